@@ -1,0 +1,118 @@
+"""One root exception, flat subclasses; each knows its API code and HTTP status.
+
+Messages are written for the caller and never carry a token, key or stored value.
+Only ``vault.http`` turns these into responses.
+"""
+
+from __future__ import annotations
+
+
+class VaultError(Exception):
+    code = "INTERNAL_ERROR"
+    status = 500
+    default_message = "internal error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.headers: dict[str, str] = {}
+        self.extra_body: dict[str, object] = {}
+        super().__init__(self.message)
+
+
+class ConfigurationError(VaultError):
+    """A setting is missing or wrong; raised at start, never per request."""
+
+
+class FieldError:
+    __slots__ = ("field", "message")
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class BadRequest(VaultError):
+    code = "BAD_REQUEST"
+    status = 400
+    default_message = "the request is not valid"
+
+    def __init__(self, message: str | None = None, details: list[FieldError] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+
+class Unauthorized(VaultError):
+    code = "UNAUTHORIZED"
+    status = 401
+    default_message = "missing or invalid credentials"
+
+
+class Forbidden(VaultError):
+    code = "FORBIDDEN"
+    status = 403
+    default_message = "not allowed"
+
+
+class NotFound(VaultError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "not found"
+
+
+class MethodNotAllowed(VaultError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+    default_message = "method not allowed"
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        super().__init__()
+        self.headers["Allow"] = ", ".join(allowed)
+
+
+class CredentialExpired(VaultError):
+    code = "CREDENTIAL_EXPIRED"
+    status = 409
+    default_message = "the stored access token has expired"
+
+
+class PayloadTooLarge(VaultError):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+    default_message = "the request body is larger than 65536 bytes"
+
+
+class UnsupportedMediaType(VaultError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    default_message = "the request body must be application/json (utf-8)"
+
+
+class RateLimited(VaultError):
+    code = "RATE_LIMIT_EXCEEDED"
+    status = 429
+    default_message = "too many requests"
+
+    def __init__(self, headers: dict[str, str], message: str | None = None) -> None:
+        super().__init__(message)
+        self.headers.update(headers)
+
+
+class DependencyUnavailable(VaultError):
+    """A remote dependency (Firestore, KMS, disk) failed; nothing was written."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    default_message = "a dependency is unavailable, retry later"
+
+    def __init__(self, message: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class IntegrityError(VaultError):
+    """Stored ciphertext failed authentication: tampered, moved, or wrong key."""
+
+    default_message = "internal error"

@@ -1,0 +1,189 @@
+"""The HTTP pipeline: every request passes the same checks, in CONTRACT.md's order.
+
+body size (413) -> route (404, 405) -> authentication (401) -> rate limit (429) ->
+content type (415) -> body and query validation (400) -> the operation.
+
+Errors become responses here and only here. A ``VaultError`` carries its own status
+and code; anything else is logged (type and stack, never its message) and answered
+with a bare 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import flask
+
+from vault import logs
+from vault.errors import (
+    BadRequest,
+    DependencyUnavailable,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    VaultError,
+)
+from vault.routes import Call, Reply, Route, match_route
+
+MAX_BODY_BYTES = 64 * 1024
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+_BASE_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
+@dataclass
+class Outcome:
+    """What the request log line says about one request."""
+
+    developer_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def handle(request: flask.Request, app: Any) -> flask.Response:
+    started = time.perf_counter()
+    request_id = request.headers.get("X-Request-Id", "")
+    if not _SANE_REQUEST_ID.fullmatch(request_id):
+        request_id = secrets.token_hex(16)
+    outcome = Outcome()
+    headers: dict[str, str] = {}
+    route: Route | None = None
+    try:
+        body = _read_body(request)
+        route, path_params = match_route(request.path)
+        method = "GET" if request.method == "HEAD" else request.method
+        if request.method == "OPTIONS":
+            reply = Reply(204, None, {"Allow": ", ".join(route.allowed())})
+        else:
+            operation = route.operations.get(method)
+            if operation is None:
+                raise MethodNotAllowed(route.allowed())
+            call = Call(request=request, request_id=request_id, path_params=path_params)
+            if operation.auth == "api_key":
+                call.caller, rate_headers = app.guard.admit_api_key(
+                    bearer_token(request), client_address(request)
+                )
+                headers.update(rate_headers)
+                outcome.developer_id = call.caller.developer_id
+            if operation.has_body:
+                call.body = parse_json_body(request, body)
+            reply = operation.run(app, call)
+    except VaultError as error:
+        reply = error_reply(error, request_id)
+        if isinstance(error, DependencyUnavailable):
+            logs.emit("WARNING", "dependency unavailable", requestId=request_id)
+    except Exception as error:  # noqa: BLE001 - the one place that catches everything
+        logs.emit(
+            "ERROR",
+            "unhandled error",
+            requestId=request_id,
+            **logs.exception_summary(error),
+        )
+        reply = error_reply(VaultError(), request_id)
+
+    headers.update(reply.headers)
+    headers.update(_BASE_HEADERS)
+    headers["X-Request-Id"] = request_id
+    if route is not None and route.describes_credentials:
+        headers["Cache-Control"] = "no-store"
+    if reply.status == 413:
+        headers["Connection"] = "close"  # do not drain an oversized body
+    response = flask.Response(
+        None if reply.body is None else json.dumps(reply.body, separators=(",", ":")),
+        status=reply.status,
+        headers=headers,
+        mimetype="application/json",
+    )
+    if reply.body is None:
+        del response.headers["Content-Type"]
+    logs.emit(
+        "INFO" if reply.status < 500 else "ERROR",
+        f"{request.method} {request.path} {reply.status}",
+        requestId=request_id,
+        developerId=outcome.developer_id,
+        method=request.method,
+        path=request.path,
+        status=reply.status,
+        outcome="ok" if reply.status < 400 else reply.body and reply.body.get("code"),
+        latencyMs=round((time.perf_counter() - started) * 1000, 3),
+        **{logs.TRACE_FIELD: logs.trace_field(
+            request.headers.get("X-Cloud-Trace-Context"), app.settings.project
+        )},
+        **outcome.extra,
+    )
+    return response
+
+
+def error_reply(error: VaultError, request_id: str) -> Reply:
+    body: dict[str, Any] = {"message": error.message, "code": error.code, "requestId": request_id}
+    if isinstance(error, BadRequest) and error.details:
+        body["details"] = [detail.as_dict() for detail in error.details]
+    body.update(error.extra_body)
+    return Reply(error.status, body, error.headers)
+
+
+def _read_body(request: flask.Request) -> bytes:
+    """At most 64 KiB, refused before parsing; also what the framework will see."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        request._cached_data = b""  # the framework drains bodies after us; not this one
+        raise PayloadTooLarge()
+    body = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        request._cached_data = b""
+        raise PayloadTooLarge()
+    request._cached_data = body
+    return body
+
+
+def parse_json_body(request: flask.Request, body: bytes) -> dict[str, Any]:
+    mimetype = request.mimetype  # lower-cased, parameters stripped
+    charset = request.mimetype_params.get("charset")
+    if mimetype != "application/json" or (
+        charset is not None and charset.lower() not in ("utf-8", "utf8")
+    ):
+        raise UnsupportedMediaType()
+    try:
+        parsed = json.loads(
+            body.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest("the request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return parsed
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+def bearer_token(request: flask.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def client_address(request: flask.Request) -> str:
+    """The address Google's front end saw: the last X-Forwarded-For entry (earlier
+    entries are whatever the client chose to send), else the peer address."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.remote_addr or "unknown"
+

@@ -1,0 +1,33 @@
+"""Deterministic credential ids and the binding that ties ciphertext to its record.
+
+The id of a credential is derived from (developerId, principalId, service), so a store
+can be a single blind write: the same triple always lands on the same document.
+Each part is length-prefixed before hashing, so no two triples share an encoding
+(``("a", "bc")`` and ``("ab", "c")`` differ).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+
+def encode_parts(*parts: str) -> bytes:
+    out = bytearray()
+    for part in parts:
+        raw = part.encode("utf-8")
+        out += len(raw).to_bytes(4, "big")
+        out += raw
+    return bytes(out)
+
+
+def credential_id(developer_id: str, principal_id: str, service: str) -> str:
+    digest = hashlib.sha256(
+        encode_parts("vault.credential.v1", developer_id, principal_id, service)
+    ).digest()
+    return "vc_" + base64.b32encode(digest[:20]).decode("ascii").lower()
+
+
+def record_binding(developer_id: str, principal_id: str, service: str) -> bytes:
+    """Associated data for the record; the envelope appends the field name."""
+    return encode_parts("vault.record.v1", developer_id, principal_id, service)

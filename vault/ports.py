@@ -1,0 +1,114 @@
+"""The ports: what the service needs from the outside world, and nothing about how.
+
+The storage backends only ever see ciphertext for tokens (hashicorp/vault's barrier
+idea): a reader of the database learns which principals have which services, never a
+token.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Keep(enum.Enum):
+    """An absent field on update: the stored value stays."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+class Aead(Protocol):
+    """Authenticated encryption with associated data (Tink's primitive)."""
+
+    def encrypt(self, plaintext: bytes, associated_data: bytes) -> bytes: ...
+
+    def decrypt(self, ciphertext: bytes, associated_data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    entry_id: str
+    action: str  # store | delete | erase | exchange
+    developer_id: str
+    actor: str  # API key id, or grant token jti
+    credential_id: str | None
+    principal_id: str
+    service: str | None
+    request_id: str
+    at: int  # epoch microseconds
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialWrite:
+    """One upsert. ``KEEP`` keeps the stored value; ``None`` clears it."""
+
+    credential_id: str
+    developer_id: str
+    principal_id: str
+    service: str
+    access_token: bytes  # ciphertext
+    refresh_token: bytes | None | Keep  # ciphertext
+    credential_type: str | None | Keep
+    metadata_json: str | None | Keep
+    token_expires_at: int | None  # epoch microseconds
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    credential_type: str  # as stored after the write
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    credential_id: str
+    developer_id: str
+    principal_id: str
+    service: str
+    credential_type: str
+    access_token: bytes  # ciphertext
+    refresh_token: bytes | None  # ciphertext
+    token_expires_at: int | None
+    metadata_json: str | None
+    created_at: int
+    updated_at: int
+
+
+class CredentialStore(Protocol):
+    def upsert(self, write: CredentialWrite, audit: AuditEntry) -> WriteResult:
+        """Create or update the record and write the audit entry, atomically."""
+        ...
+
+    def get(self, developer_id: str, credential_id: str) -> StoredCredential | None: ...
+
+    def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    key_id: str
+    developer_id: str
+    name: str
+    digest: str  # hex SHA-256 of the whole key
+    created_at: int
+    revoked_at: int | None = None
+
+
+class ApiKeyStore(Protocol):
+    def create(self, record: ApiKeyRecord) -> None: ...
+
+    def find(self, digest: str) -> ApiKeyRecord | None: ...
+
+    def list(self, developer_id: str | None = None) -> Sequence[ApiKeyRecord]: ...
+
+    def revoke(self, key_id: str, at: int) -> bool:
+        """True if a key with that id was active and is now revoked."""
+        ...
