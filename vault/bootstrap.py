@@ -25,6 +25,7 @@ class Vault:
     guard: RequestGuard
     keys: ApiKeyAdmin
     credentials: CredentialStore
+    envelope: EnvelopeCipher
 
 
 def build(settings: Settings) -> Vault:
@@ -32,9 +33,10 @@ def build(settings: Settings) -> Vault:
         credentials, api_keys, key_encryption = _gcp_adapters(settings)
     else:
         credentials, api_keys, key_encryption = _local_adapters(settings)
+    envelope = EnvelopeCipher(key_encryption)
     return Vault(
         settings=settings,
-        service=VaultService(credentials, EnvelopeCipher(key_encryption)),
+        service=VaultService(credentials, envelope),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
             per_key=TokenBucketLimiter(settings.rate_limit_per_minute),
@@ -42,6 +44,7 @@ def build(settings: Settings) -> Vault:
         ),
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
+        envelope=envelope,
     )
 
 

@@ -1,0 +1,103 @@
+"""Shared fixtures: an isolated environment, the Firestore emulator, the fake KMS, and
+one parametrised fixture that runs a suite against every backend."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.fake_kms import FakeKms  # noqa: E402
+from tests.support.firestore_emulator import FirestoreEmulator, find_emulator  # noqa: E402
+
+_OURS = ("VAULT_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "WORKERS", "THREADS")
+for _name in list(os.environ):
+    if _name.startswith(_OURS) and not _name.startswith("VAULT_TEST_"):
+        del os.environ[_name]
+
+UNDER_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment() -> Iterator[None]:
+    """Each test may change os.environ; the next one starts from the same state."""
+    saved = dict(os.environ)
+    from vault import bootstrap
+
+    bootstrap.reset()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    bootstrap.reset()
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmulator]:
+    executable = find_emulator()
+    if executable is None:
+        message = (
+            "\n\n*** THE CLOUD FIRESTORE EMULATOR IS NOT INSTALLED ***\n"
+            "Install the Debian package google-cloud-cli-firestore-emulator (and Java);\n"
+            "the Firestore adapter is NOT being tested.\n"
+        )
+        if UNDER_CI:
+            pytest.fail(message, pytrace=False)
+        sys.stderr.write(message)
+        pytest.skip("Firestore emulator not installed")
+    emulator = FirestoreEmulator(executable, tmp_path_factory.mktemp("emulator") / "emulator.log")
+    try:
+        emulator.wait_ready()
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_kms() -> Iterator[FakeKms]:
+    server = FakeKms().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kms(fake_kms: FakeKms) -> FakeKms:
+    fake_kms.reset()
+    return fake_kms
+
+
+FAKE_KMS_KEY = "projects/demo-vault/locations/global/keyRings/vault/cryptoKeys/tokens"
+
+
+def unique_project() -> str:
+    return "demo-vault-" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(params=["local", "gcp"])
+def backend_env(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> dict[str, str]:
+    """Environment for one backend: SQLite + key file, or Firestore emulator + fake KMS.
+
+    Each gcp test gets its own emulator project, so its data starts empty."""
+    if request.param == "local":
+        env = {"VAULT_BACKEND": "local", "VAULT_DATA_DIR": str(tmp_path / "data")}
+    else:
+        emulator = request.getfixturevalue("firestore_emulator")
+        kms = request.getfixturevalue("kms")
+        env = {
+            "VAULT_BACKEND": "gcp",
+            "GOOGLE_CLOUD_PROJECT": unique_project(),
+            "FIRESTORE_EMULATOR_HOST": emulator.host,
+            "VAULT_KMS_KEY": FAKE_KMS_KEY,
+            "VAULT_KMS_ENDPOINT": kms.endpoint,
+        }
+    os.environ.update(env)
+    return env

@@ -1,0 +1,118 @@
+"""The command line: ``python -m vault serve | keys ...``.
+
+Output meant for scripts (a new key) goes alone to stdout; everything else to stderr.
+Both backends, same Settings as the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from vault.errors import VaultError
+from vault.timefmt import format_micros
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return int(arguments.run(arguments))
+    except VaultError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vault", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API through functions-framework")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(run=_serve)
+
+    keys = commands.add_parser("keys", help="developer API keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = keys.add_parser("create", help="create a key; prints it once, alone on stdout")
+    create.add_argument("--developer", required=True, help="the developer id it belongs to")
+    create.add_argument("--name", default="", help="a label for humans")
+    create.set_defaults(run=_keys_create)
+    listing = keys.add_parser("list", help="list keys (ids and labels, never secrets)")
+    listing.add_argument("--developer", help="only this developer's keys")
+    listing.set_defaults(run=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_keys_revoke)
+    return parser
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    from functions_framework import create_app
+    from functions_framework._http import create_server
+
+    from vault.config import Settings
+
+    # Fail now, naming the setting, rather than on the first request. The Vault itself
+    # is built in each worker after the fork: gRPC channels do not survive a fork.
+    Settings.from_env()
+    app = create_app(target="vault", source=str(_ROOT / "main.py"))
+    print(f"vault listening on http://{arguments.host}:{arguments.port}", file=sys.stderr)
+    create_server(app, debug=False).run(arguments.host, arguments.port)
+    return 0
+
+
+def _keys_create(arguments: argparse.Namespace) -> int:
+    from vault.bootstrap import get_vault
+
+    api_key, record = get_vault().keys.create(arguments.developer, arguments.name)
+    print(
+        f"created {record.key_id} for developer {record.developer_id}; "
+        "the key is shown once, below:",
+        file=sys.stderr,
+    )
+    print(api_key)
+    return 0
+
+
+def _keys_list(arguments: argparse.Namespace) -> int:
+    from vault.bootstrap import get_vault
+
+    for record in get_vault().keys.list(arguments.developer):
+        print(
+            json.dumps(
+                {
+                    "keyId": record.key_id,
+                    "developerId": record.developer_id,
+                    "name": record.name,
+                    "createdAt": format_micros(record.created_at),
+                    "revokedAt": None
+                    if record.revoked_at is None
+                    else format_micros(record.revoked_at),
+                }
+            )
+        )
+    return 0
+
+
+def _keys_revoke(arguments: argparse.Namespace) -> int:
+    from vault.bootstrap import get_vault
+
+    if get_vault().keys.revoke(arguments.key_id):
+        print(f"revoked {arguments.key_id}", file=sys.stderr)
+        return 0
+    print(f"no active key {arguments.key_id}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
