@@ -81,9 +81,7 @@ def unique_project() -> str:
 
 
 @pytest.fixture(params=["local", "gcp"])
-def backend_env(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> dict[str, str]:
+def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """Environment for one backend: SQLite + key file, or Firestore emulator + fake KMS.
 
     Each gcp test gets its own emulator project, so its data starts empty."""

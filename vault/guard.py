@@ -23,9 +23,7 @@ class RequestGuard:
         self._per_key = per_key
         self._auth_failures = auth_failures
 
-    def admit_api_key(
-        self, token: str | None, client: str
-    ) -> tuple[ApiKeyRecord, dict[str, str]]:
+    def admit_api_key(self, token: str | None, client: str) -> tuple[ApiKeyRecord, dict[str, str]]:
         """The caller's key record and the rate-limit headers for its response."""
         self._refuse_if_failing(client)
         try:

@@ -25,7 +25,6 @@ from vault.errors import (
     DependencyUnavailable,
     MethodNotAllowed,
     PayloadTooLarge,
-    Unauthorized,
     UnsupportedMediaType,
     VaultError,
 )
@@ -110,9 +109,11 @@ def handle(request: flask.Request, app: Any) -> flask.Response:
         status=reply.status,
         outcome="ok" if reply.status < 400 else reply.body and reply.body.get("code"),
         latencyMs=round((time.perf_counter() - started) * 1000, 3),
-        **{logs.TRACE_FIELD: logs.trace_field(
-            request.headers.get("X-Cloud-Trace-Context"), app.settings.project
-        )},
+        **{
+            logs.TRACE_FIELD: logs.trace_field(
+                request.headers.get("X-Cloud-Trace-Context"), app.settings.project
+            )
+        },
         **outcome.extra,
     )
     return response
@@ -186,4 +187,3 @@ def client_address(request: flask.Request) -> str:
     if forwarded:
         return forwarded.rsplit(",", 1)[-1].strip()
     return request.remote_addr or "unknown"
-

@@ -53,9 +53,9 @@ class CredentialWrite:
     principal_id: str
     service: str
     access_token: bytes  # ciphertext
-    refresh_token: bytes | None | Keep  # ciphertext
-    credential_type: str | None | Keep
-    metadata_json: str | None | Keep
+    refresh_token: bytes | Keep | None  # ciphertext
+    credential_type: str | Keep | None
+    metadata_json: str | Keep | None
     token_expires_at: int | None  # epoch microseconds
     now: int
 

@@ -87,4 +87,3 @@ def match_route(path: str) -> tuple[Route, dict[str, str]]:
         if match:
             return candidate, match.groupdict()
     raise NotFound("no such endpoint")
-

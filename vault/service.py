@@ -11,8 +11,9 @@ from vault.models import DEFAULT_CREDENTIAL_TYPE, StoreCredentialRequest, compac
 from vault.ports import KEEP, ApiKeyRecord, AuditEntry, CredentialStore, CredentialWrite
 from vault.timefmt import now_micros
 
-ACCESS_TOKEN = "accessToken"
-REFRESH_TOKEN = "refreshToken"
+# Field names, used in the ciphertext's associated data; not secrets.
+ACCESS_TOKEN = "accessToken"  # noqa: S105
+REFRESH_TOKEN = "refreshToken"  # noqa: S105
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +54,8 @@ class VaultService:
             service=request.service,
             access_token=sealed[ACCESS_TOKEN],
             refresh_token=sealed.get(REFRESH_TOKEN) if request.is_set("refresh_token") else KEEP,
-            credential_type=request.credential_type
-            if request.is_set("credential_type")
-            else KEEP,
-            metadata_json=(
-                None if request.metadata is None else compact_json(request.metadata)
-            )
+            credential_type=request.credential_type if request.is_set("credential_type") else KEEP,
+            metadata_json=(None if request.metadata is None else compact_json(request.metadata))
             if request.is_set("metadata")
             else KEEP,
             token_expires_at=request.expiry_micros(),

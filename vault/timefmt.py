@@ -21,12 +21,7 @@ def format_micros(micros: int) -> str:
     """RFC 3339, UTC, milliseconds, ``Z``: ``2026-04-05T12:00:00.000Z``."""
     seconds, rest = divmod(micros, 1_000_000)
     moment = time.gmtime(seconds)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
-        moment.tm_year,
-        moment.tm_mon,
-        moment.tm_mday,
-        moment.tm_hour,
-        moment.tm_min,
-        moment.tm_sec,
-        rest // 1000,
+    return (
+        f"{moment.tm_year:04d}-{moment.tm_mon:02d}-{moment.tm_mday:02d}T"
+        f"{moment.tm_hour:02d}:{moment.tm_min:02d}:{moment.tm_sec:02d}.{rest // 1000:03d}Z"
     )

@@ -52,7 +52,14 @@ def test_store_creates_then_updates_with_201(client, api_key):
 
     assert created.status_code == 201 and updated.status_code == 201
     first, second = created.get_json(), updated.get_json()
-    assert set(first) == {"id", "principalId", "service", "credentialType", "createdAt", "updatedAt"}
+    assert set(first) == {
+        "id",
+        "principalId",
+        "service",
+        "credentialType",
+        "createdAt",
+        "updatedAt",
+    }
     assert first["id"] == second["id"] == credential_id("dev-1", "user-1", "github")
     assert first["createdAt"] == second["createdAt"]
     assert first["createdAt"].endswith("Z") and len(first["createdAt"]) == 24
@@ -69,7 +76,9 @@ def test_rate_limit_headers_on_authenticated_responses(client, api_key):
 
 
 def test_sane_request_id_is_echoed_and_hostile_one_replaced(client, api_key):
-    echoed = client.post(PATH, json=BODY, headers=auth(api_key, **{"X-Request-Id": "abc.DEF:1-2_3"}))
+    echoed = client.post(
+        PATH, json=BODY, headers=auth(api_key, **{"X-Request-Id": "abc.DEF:1-2_3"})
+    )
     replaced = client.post(PATH, json=BODY, headers=auth(api_key, **{"X-Request-Id": "a" * 129}))
 
     assert echoed.headers["X-Request-Id"] == "abc.DEF:1-2_3"
@@ -184,7 +193,9 @@ def test_options_is_204_with_allow_and_no_cors(client):
 
     assert response.status_code == 204
     assert set(response.headers["Allow"].split(", ")) >= {"POST", "OPTIONS"}
-    assert not any(name.lower().startswith("access-control-") for name in response.headers.keys())
+    assert not any(
+        name.lower().startswith("access-control-") for name, _ in response.headers.items()
+    )
 
 
 def test_body_over_64_kib_is_413_before_anything_else(client, api_key):
@@ -240,7 +251,9 @@ def test_request_log_line_is_structured_and_holds_no_secret(client, api_key, cap
     client.post(
         PATH,
         json={**BODY, "refreshToken": "ghr_refresh_secret"},
-        headers=auth(api_key, **{"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}),
+        headers=auth(
+            api_key, **{"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}
+        ),
     )
 
     output = capsys.readouterr().out

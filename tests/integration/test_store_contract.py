@@ -122,7 +122,7 @@ def test_concurrent_upserts_of_one_triple_leave_one_consistent_record(vault, cal
         try:
             barrier.wait()
             store(vault, caller, accessToken=f"at-{index}", refreshToken=f"rt-{index}")
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=write, args=(index,)) for index in range(writers)]

@@ -50,7 +50,9 @@ class FakeKms:
                 response_serializer=kms_v1.DecryptResponse.serialize,
             ),
         }
-        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE, handlers),)
+        )
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self.endpoint = f"127.0.0.1:{self.port}"
 
@@ -80,7 +82,9 @@ class FakeKms:
     def _encrypt(self, request: Any, context: Any) -> Any:
         self.calls["Encrypt"] += 1
         self._misbehave(context)
-        if request.plaintext_crc32c is not None and request.plaintext_crc32c != _crc(request.plaintext):
+        if request.plaintext_crc32c is not None and request.plaintext_crc32c != _crc(
+            request.plaintext
+        ):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "plaintext checksum mismatch")
         aad = request.additional_authenticated_data
         nonce = os.urandom(12)
@@ -98,7 +102,9 @@ class FakeKms:
     def _decrypt(self, request: Any, context: Any) -> Any:
         self.calls["Decrypt"] += 1
         self._misbehave(context)
-        if request.ciphertext_crc32c is not None and request.ciphertext_crc32c != _crc(request.ciphertext):
+        if request.ciphertext_crc32c is not None and request.ciphertext_crc32c != _crc(
+            request.ciphertext
+        ):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "ciphertext checksum mismatch")
         body = bytes(request.ciphertext)
         try:

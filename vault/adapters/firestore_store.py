@@ -62,9 +62,9 @@ def type_codes(credential_type: str | None) -> list[int]:
 
 
 def type_from_codes(codes: Sequence[int]) -> str | None:
-    symbols = []
+    symbols: list[str] = []
     for code in codes:
-        chunk = []
+        chunk: list[str] = []
         for _ in range(_SYMBOLS_PER_CODE):
             code, digit = divmod(code, _TYPE_BASE)
             if digit:
@@ -114,7 +114,7 @@ class FirestoreCredentialStore:
             document.update({field: firestore.Maximum(0) for field in _TYPE_CODE_FIELDS})
         else:
             document["credentialType"] = write.credential_type
-            document.update(zip(_TYPE_CODE_FIELDS, type_codes(write.credential_type)))
+            document.update(zip(_TYPE_CODE_FIELDS, type_codes(write.credential_type), strict=True))
         if write.refresh_token is not KEEP:
             document["refreshToken"] = write.refresh_token
         if write.metadata_json is not KEEP:

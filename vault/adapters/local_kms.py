@@ -8,6 +8,7 @@ be told apart from a tampered ciphertext.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -43,10 +44,8 @@ class LocalKeyFileAead:
                     handle.write(os.urandom(_KEY_SIZE))
                     handle.flush()
                     os.fsync(handle.fileno())
-                try:
+                with contextlib.suppress(FileExistsError):
                     os.link(staging, path)
-                except FileExistsError:
-                    pass
             finally:
                 staging.unlink(missing_ok=True)
         return cls(path.read_bytes())

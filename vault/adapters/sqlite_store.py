@@ -71,13 +71,14 @@ def _upsert_sql(kept: frozenset[str]) -> str:
     updated = ["access_token", "token_expires_at", "updated_at"]
     updated += [column for column in _OPTIONAL_COLUMNS if column not in kept]
     assignments = ", ".join(f"{column} = excluded.{column}" for column in updated)
-    return (
+    # Column names come from the fixed tuple above, never from input.
+    insert = (
         "INSERT INTO credentials (id, developer_id, principal_id, service, credential_type,"
         " access_token, refresh_token, token_expires_at, metadata_json, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        f" ON CONFLICT (id) DO UPDATE SET {assignments}"
-        " RETURNING credential_type, created_at, updated_at"
     )
+    returning = " RETURNING credential_type, created_at, updated_at"
+    return insert + " ON CONFLICT (id) DO UPDATE SET " + assignments + returning
 
 
 class SqliteDatabase:

@@ -1,0 +1,48 @@
+# The two commands:  make run  (the service on this laptop)   make test  (every check)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA := .vault-data
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test lint typecheck unit setup dev-setup clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(wildcard requirements-infra.txt) | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+dev-setup: $(VENV)/.dev
+
+## The service, locally, on the embedded backend (SQLite + a local key file).
+run: setup
+	@if [ ! -s $(DATA)/dev-api-key ]; then \
+	  mkdir -p $(DATA) && umask 077 && \
+	  $(BIN)/python -m vault keys create --developer local-dev --name "make run" > $(DATA)/dev-api-key; \
+	fi
+	@echo "API key for developer local-dev (kept in $(DATA)/dev-api-key):" >&2
+	@cat $(DATA)/dev-api-key >&2
+	$(BIN)/python -m vault serve --host $(HOST) --port $(PORT)
+
+## Lint, type check, and every test tier (the Firestore emulator is started by pytest).
+test: dev-setup lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: dev-setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: dev-setup
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

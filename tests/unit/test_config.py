@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from vault.config import SETTINGS, Settings
+from vault.errors import ConfigurationError
+
+
+def test_defaults_are_the_embedded_backend():
+    settings = Settings.from_env({})
+
+    assert settings.backend == "local"
+    assert str(settings.data_dir) == ".vault-data"
+    assert settings.api_key_cache_seconds == 30
+    assert settings.rate_limit_per_minute == 1200
+
+
+def test_gcp_backend_names_each_missing_setting():
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"VAULT_BACKEND": "gcp"})
+
+    assert "GOOGLE_CLOUD_PROJECT" in caught.value.message
+    assert "VAULT_KMS_KEY" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("VAULT_BACKEND", "mysql"),
+        ("VAULT_API_KEY_CACHE_SECONDS", "soon"),
+        ("VAULT_RATE_LIMIT_PER_MINUTE", "-1"),
+        ("VAULT_RPC_TIMEOUT_SECONDS", "0"),
+    ],
+)
+def test_bad_values_fail_at_start_naming_the_setting(name, value):
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({name: value})
+
+    assert name in caught.value.message
+
+
+def test_every_declared_setting_is_read():
+    import inspect
+
+    from vault import config
+
+    source = inspect.getsource(config.Settings.from_env)
+    assert all(f'"{spec.name}"' in source for spec in SETTINGS)
