@@ -46,3 +46,11 @@ def test_every_declared_setting_is_read():
 
     source = inspect.getsource(config.Settings.from_env)
     assert all(f'"{spec.name}"' in source for spec in SETTINGS)
+
+
+def test_readme_documents_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+    assert [spec.name for spec in SETTINGS if f"`{spec.name}`" not in readme] == []
