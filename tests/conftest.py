@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support.fake_kms import FakeKms  # noqa: E402
+from tests.support.issuer import ISSUER, TestIssuer  # noqa: E402
 from tests.support.firestore_emulator import FirestoreEmulator, find_emulator  # noqa: E402
 
 _OURS = ("VAULT_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "WORKERS", "THREADS")
@@ -80,13 +81,22 @@ def unique_project() -> str:
     return "demo-vault-" + uuid.uuid4().hex[:12]
 
 
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> TestIssuer:
+    return TestIssuer(tmp_path_factory.mktemp("issuer"))
+
+
 @pytest.fixture(params=["local", "gcp"])
-def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """Environment for one backend: SQLite + key file, or Firestore emulator + fake KMS.
+def backend_env(
+    request: pytest.FixtureRequest, tmp_path: Path, issuer: TestIssuer
+) -> dict[str, str]:
+    """Environment for one backend: SQLite + key file, or Firestore emulator + fake KMS;
+    both trust the test grant issuer.
 
     Each gcp test gets its own emulator project, so its data starts empty."""
+    grants = {"VAULT_GRANT_ISSUER": ISSUER, "VAULT_GRANT_JWKS_URL": str(issuer.jwks_path)}
     if request.param == "local":
-        env = {"VAULT_BACKEND": "local", "VAULT_DATA_DIR": str(tmp_path / "data")}
+        env = {"VAULT_BACKEND": "local", "VAULT_DATA_DIR": str(tmp_path / "data"), **grants}
     else:
         emulator = request.getfixturevalue("firestore_emulator")
         kms = request.getfixturevalue("kms")
@@ -96,6 +106,7 @@ def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str
             "FIRESTORE_EMULATOR_HOST": emulator.host,
             "VAULT_KMS_KEY": FAKE_KMS_KEY,
             "VAULT_KMS_ENDPOINT": kms.endpoint,
+            **grants,
         }
     os.environ.update(env)
     return env

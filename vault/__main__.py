@@ -53,6 +53,24 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=_keys_revoke)
+
+    grants = commands.add_parser("grants", help="grant tokens").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    mint = grants.add_parser(
+        "mint", help="local backend only: sign a development grant token (stdout)"
+    )
+    mint.add_argument("--developer", required=True)
+    mint.add_argument("--principal", required=True)
+    mint.add_argument("--scope", action="append", required=True, help="repeatable")
+    mint.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    mint.add_argument("--grant", help="the grant id (grnt claim); random by default")
+    mint.set_defaults(run=_grants_mint)
+    deny = grants.add_parser("revoke", help="refuse a grant, or one grant token, from now on")
+    target = deny.add_mutually_exclusive_group(required=True)
+    target.add_argument("--grant", help="a grant id (the grnt claim)")
+    target.add_argument("--token", help="a grant token id (the jti claim)")
+    deny.set_defaults(run=_grants_revoke)
     return parser
 
 
@@ -112,6 +130,34 @@ def _keys_revoke(arguments: argparse.Namespace) -> int:
         return 0
     print(f"no active key {arguments.key_id}", file=sys.stderr)
     return 1
+
+
+def _grants_mint(arguments: argparse.Namespace) -> int:
+    from vault.bootstrap import local_dev_issuer
+    from vault.config import Settings
+
+    if arguments.ttl <= 0:
+        raise ValueError("--ttl must be a positive number of seconds")
+    issuer = local_dev_issuer(Settings.from_env())
+    print(
+        issuer.mint(
+            arguments.developer,
+            arguments.principal,
+            arguments.scope,
+            ttl_seconds=arguments.ttl,
+            grant_id=arguments.grant,
+        )
+    )
+    return 0
+
+
+def _grants_revoke(arguments: argparse.Namespace) -> int:
+    from vault.bootstrap import get_vault
+
+    kind, identifier = ("grant", arguments.grant) if arguments.grant else ("token", arguments.token)
+    get_vault().exchange.revoke(kind, identifier)
+    print(f"revoked {kind} {identifier}; effective on the next exchange", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

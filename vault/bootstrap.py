@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vault.api_keys import ApiKeyAdmin, ApiKeyVerifier
 from vault.config import Settings
 from vault.envelope import EnvelopeCipher
+from vault.errors import ConfigurationError
+from vault.exchange import ExchangeService
+from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
 from vault.ports import Aead, ApiKeyStore, CredentialStore
 from vault.rate_limit import TokenBucketLimiter
 from vault.service import VaultService
+
+if TYPE_CHECKING:
+    from vault.adapters.local_issuer import LocalDevIssuer
 
 
 @dataclass(frozen=True)
 class Vault:
     settings: Settings
     service: VaultService
+    exchange: ExchangeService
     guard: RequestGuard
     keys: ApiKeyAdmin
     credentials: CredentialStore
@@ -37,15 +45,46 @@ def build(settings: Settings) -> Vault:
     return Vault(
         settings=settings,
         service=VaultService(credentials, envelope),
+        exchange=ExchangeService(credentials, envelope),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
+            _grant_verifier(settings),
             per_key=TokenBucketLimiter(settings.rate_limit_per_minute),
+            per_grant=TokenBucketLimiter(settings.exchange_rate_limit_per_minute),
             auth_failures=TokenBucketLimiter(settings.auth_failures_per_minute),
         ),
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
     )
+
+
+def _grant_verifier(settings: Settings) -> GrantVerifier:
+    """The configured issuer's JWKS; on the local backend without one, the dev issuer."""
+    if settings.grant_jwks_url is not None:
+        if settings.grant_issuer is None:
+            raise ConfigurationError("VAULT_GRANT_JWKS_URL needs VAULT_GRANT_ISSUER too")
+        try:
+            load = fetch_jwks(settings.grant_jwks_url, settings.rpc_timeout_seconds)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        return GrantVerifier(JwksCache(load), settings.grant_issuer, settings.grant_audience)
+    if settings.backend != "local":
+        raise ConfigurationError(
+            "the gcp backend needs VAULT_GRANT_ISSUER and VAULT_GRANT_JWKS_URL"
+        )
+    issuer = local_dev_issuer(settings)
+    return GrantVerifier(JwksCache(issuer.jwks), issuer.issuer, settings.grant_audience)
+
+
+def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
+    from vault.adapters.local_issuer import LocalDevIssuer
+
+    if settings.backend != "local":
+        raise ConfigurationError("the development grant issuer exists only on the local backend")
+    if settings.grant_issuer is None:
+        return LocalDevIssuer(settings.data_dir)
+    return LocalDevIssuer(settings.data_dir, settings.grant_issuer)
 
 
 def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:

@@ -104,6 +104,8 @@ class Settings:
                 for name, value in (
                     ("GOOGLE_CLOUD_PROJECT", settings.project),
                     ("VAULT_KMS_KEY", settings.kms_key),
+                    ("VAULT_GRANT_ISSUER", settings.grant_issuer),
+                    ("VAULT_GRANT_JWKS_URL", settings.grant_jwks_url),
                 )
                 if not value
             ]

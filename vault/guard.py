@@ -1,49 +1,66 @@
-"""Who may come in, and how often: API keys, per-key limits, failed-auth limits.
+"""Who may come in, and how often: API keys, grant tokens, and their rate limits.
 
 A client address that keeps failing authentication is turned away with 429 before its
-key is even looked up, so guessing keys costs the guesser, not the store.
+credential is even checked, so guessing keys costs the guesser, not the store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from vault.api_keys import ApiKeyVerifier
 from vault.errors import RateLimited, Unauthorized
+from vault.grants import GrantClaims, GrantVerifier
 from vault.ports import ApiKeyRecord
 from vault.rate_limit import TokenBucketLimiter
+
+_Principal = TypeVar("_Principal")
 
 
 class RequestGuard:
     def __init__(
         self,
-        verifier: ApiKeyVerifier,
+        api_keys: ApiKeyVerifier,
+        grants: GrantVerifier,
         per_key: TokenBucketLimiter,
+        per_grant: TokenBucketLimiter,
         auth_failures: TokenBucketLimiter,
     ) -> None:
-        self._verifier = verifier
+        self._api_keys = api_keys
+        self._grants = grants
         self._per_key = per_key
+        self._per_grant = per_grant
         self._auth_failures = auth_failures
 
     def admit_api_key(self, token: str | None, client: str) -> tuple[ApiKeyRecord, dict[str, str]]:
         """The caller's key record and the rate-limit headers for its response."""
-        self._refuse_if_failing(client)
+        record = self._authenticate(self._api_keys.verify, token, client)
+        return record, self._limit(self._per_key, "key:" + record.key_id)
+
+    def admit_grant(self, token: str | None, client: str) -> tuple[GrantClaims, dict[str, str]]:
+        claims = self._authenticate(self._grants.verify, token, client)
+        return claims, self._limit(self._per_grant, claims.limiter_key)
+
+    def _authenticate(
+        self, verify: Callable[[str], _Principal], token: str | None, client: str
+    ) -> _Principal:
+        failures = self._auth_failures.peek("auth:" + client)
+        if failures is not None and not failures.allowed:
+            raise RateLimited({"Retry-After": str(failures.retry_after)})
         try:
             if token is None:
                 raise Unauthorized()
-            record = self._verifier.verify(token)
+            return verify(token)
         except Unauthorized:
-            self._count_failure(client)
+            self._auth_failures.take("auth:" + client)
             raise
-        decision = self._per_key.take("key:" + record.key_id)
+
+    @staticmethod
+    def _limit(limiter: TokenBucketLimiter, key: str) -> dict[str, str]:
+        decision = limiter.take(key)
         if decision is None:
-            return record, {}
+            return {}
         if not decision.allowed:
             raise RateLimited(decision.headers())
-        return record, decision.headers()
-
-    def _refuse_if_failing(self, client: str) -> None:
-        decision = self._auth_failures.peek("auth:" + client)
-        if decision is not None and not decision.allowed:
-            raise RateLimited({"Retry-After": str(decision.retry_after)})
-
-    def _count_failure(self, client: str) -> None:
-        self._auth_failures.take("auth:" + client)
+        return decision.headers()

@@ -68,6 +68,13 @@ def handle(request: flask.Request, app: Any) -> flask.Response:
                 )
                 headers.update(rate_headers)
                 outcome.developer_id = call.caller.developer_id
+            elif operation.auth == "grant":
+                call.grant, rate_headers = app.guard.admit_grant(
+                    bearer_token(request), client_address(request)
+                )
+                headers.update(rate_headers)
+                outcome.developer_id = call.grant.developer_id
+                outcome.extra["grantTokenId"] = call.grant.token_id
             if operation.has_body:
                 call.body = parse_json_body(request, body)
             reply = operation.run(app, call)

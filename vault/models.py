@@ -20,12 +20,13 @@ MAX_TOKEN_LENGTH = 16_384
 MAX_PRINCIPAL_LENGTH = 256
 MAX_METADATA_BYTES = 8_192
 MAX_METADATA_DEPTH = 10
-DEFAULT_CREDENTIAL_TYPE = "oauth2"
+MAX_PAGE_SIZE = 100
 _Model = TypeVar("_Model", bound=BaseModel)
 
 # re.ASCII keeps IGNORECASE from matching look-alikes such as the Kelvin sign.
 SERVICE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII | re.IGNORECASE)
 CREDENTIAL_TYPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}", re.ASCII)
+_LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})",
@@ -40,6 +41,16 @@ def _unicode_scalar_text(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
     return value
+
+
+def check_principal(value: str) -> str:
+    if not 1 <= len(value) <= MAX_PRINCIPAL_LENGTH:
+        raise ValueError(f"must be 1-{MAX_PRINCIPAL_LENGTH} characters")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    if value != value.strip():
+        raise ValueError("must not start or end with white space")
+    return _unicode_scalar_text(value)
 
 
 def check_service(value: str) -> str:
@@ -108,13 +119,7 @@ class StoreCredentialRequest(BaseModel):
     @field_validator("principal_id")
     @classmethod
     def _principal(cls, value: str) -> str:
-        if not 1 <= len(value) <= MAX_PRINCIPAL_LENGTH:
-            raise ValueError(f"must be 1-{MAX_PRINCIPAL_LENGTH} characters")
-        if _CONTROL.search(value):
-            raise ValueError("must not contain control characters")
-        if value != value.strip():
-            raise ValueError("must not start or end with white space")
-        return _unicode_scalar_text(value)
+        return check_principal(value)
 
     @field_validator("service")
     @classmethod
@@ -168,6 +173,67 @@ class StoreCredentialRequest(BaseModel):
 
     def expiry_micros(self) -> int | None:
         return None if self.token_expires_at is None else parse_rfc3339(self.token_expires_at)
+
+
+class ListCredentialsQuery(BaseModel):
+    """Query parameters arrive as text; ``limit`` is checked as digits, then range."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    principal_id: str | None = Field(default=None, alias="principalId")
+    service: str | None = None
+    limit: str = "100"
+    cursor: str | None = None
+
+    @field_validator("principal_id")
+    @classmethod
+    def _principal(cls, value: str | None) -> str | None:
+        return None if value is None else check_principal(value)
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str | None) -> str | None:
+        return None if value is None else check_service(value)
+
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE_SIZE:
+            raise ValueError(f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+        return value
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= len(value) <= 512:
+            raise ValueError("must be a nextCursor returned by the same query")
+        return value
+
+    @property
+    def page_size(self) -> int:
+        return int(self.limit)
+
+
+class EraseQuery(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    principal_id: str = Field(alias="principalId")
+
+    @field_validator("principal_id")
+    @classmethod
+    def _principal(cls, value: str) -> str:
+        return check_principal(value)
+
+
+class ExchangeRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    service: str
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        return check_service(value)
 
 
 def validate(model: type[_Model], body: dict[str, Any]) -> _Model:

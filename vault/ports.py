@@ -8,7 +8,7 @@ token.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +20,7 @@ class Keep(enum.Enum):
 
 
 KEEP = Keep.KEEP
+DEFAULT_CREDENTIAL_TYPE = "oauth2"
 
 
 class Aead(Protocol):
@@ -82,12 +83,59 @@ class StoredCredential:
     updated_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """One page, newest first (createdAt, then id, both descending)."""
+
+    developer_id: str
+    principal_id: str | None
+    service: str | None
+    limit: int
+    after: tuple[int, str] | None  # (createdAt, id) of the last item already seen
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeLookup:
+    credential: StoredCredential | None
+    revoked: bool  # the grant or the token is on a denylist
+
+
+AuditFactory = Callable[[str, str, str], AuditEntry]  # (id, principalId, service) -> entry
+
+
 class CredentialStore(Protocol):
     def upsert(self, write: CredentialWrite, audit: AuditEntry) -> WriteResult:
         """Create or update the record and write the audit entry, atomically."""
         ...
 
     def get(self, developer_id: str, credential_id: str) -> StoredCredential | None: ...
+
+    def list_page(self, query: PageQuery) -> Sequence[StoredCredential]:
+        """At most ``query.limit`` records, in one query."""
+        ...
+
+    def delete(self, developer_id: str, credential_id: str, audit_for: AuditFactory) -> bool:
+        """Delete the developer's record and write the audit entry, atomically.
+        False when there is no such record of that developer."""
+        ...
+
+    def erase(self, developer_id: str, principal_id: str, audit_for: AuditFactory) -> int:
+        """Delete every record of the principal, each with its audit entry."""
+        ...
+
+    def exchange_lookup(
+        self, developer_id: str, credential_id: str, grant_id: str | None, token_id: str
+    ) -> ExchangeLookup:
+        """The credential and the denylist verdict, in one read."""
+        ...
+
+    def record(self, audit: AuditEntry) -> None:
+        """An audit entry for an event that changes nothing else (an exchange)."""
+        ...
+
+    def revoke(self, kind: str, identifier: str, expires_at: int) -> None:
+        """Deny a grant (kind ``grant``) or a grant token (``token``) from now on."""
+        ...
 
     def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]: ...
 

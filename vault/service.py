@@ -5,10 +5,22 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from vault.cursors import decode_cursor, encode_cursor
 from vault.envelope import EnvelopeCipher
+from vault.errors import NotFound
 from vault.ids import credential_id, record_binding
-from vault.models import DEFAULT_CREDENTIAL_TYPE, StoreCredentialRequest, compact_json
-from vault.ports import KEEP, ApiKeyRecord, AuditEntry, CredentialStore, CredentialWrite
+from vault.models import ListCredentialsQuery, StoreCredentialRequest, compact_json
+from vault.ports import (
+    DEFAULT_CREDENTIAL_TYPE,
+    KEEP,
+    ApiKeyRecord,
+    AuditEntry,
+    AuditFactory,
+    CredentialStore,
+    CredentialWrite,
+    PageQuery,
+    StoredCredential,
+)
 from vault.timefmt import now_micros
 
 # Field names, used in the ciphertext's associated data; not secrets.
@@ -26,8 +38,18 @@ class StoredSummary:
     updated_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    credentials: list[StoredCredential]
+    next_cursor: str | None
+
+
 def new_audit_id() -> str:
     return "au_" + secrets.token_hex(12)
+
+
+def _cursor_secret(caller: ApiKeyRecord) -> bytes:
+    return bytes.fromhex(caller.digest)
 
 
 class VaultService:
@@ -81,3 +103,60 @@ class VaultService:
             created_at=result.created_at,
             updated_at=result.updated_at,
         )
+
+    def list(self, caller: ApiKeyRecord, query: ListCredentialsQuery) -> Page:
+        developer_id = caller.developer_id
+        secret = _cursor_secret(caller)
+        after = None
+        if query.cursor is not None:
+            after = decode_cursor(
+                secret, developer_id, query.principal_id, query.service, query.cursor
+            )
+        # One query: ask for one more than the page to learn whether another follows.
+        found = self._store.list_page(
+            PageQuery(developer_id, query.principal_id, query.service, query.page_size + 1, after)
+        )
+        page = list(found[: query.page_size])
+        next_cursor = None
+        if len(found) > query.page_size:
+            last = page[-1]
+            next_cursor = encode_cursor(
+                secret,
+                developer_id,
+                query.principal_id,
+                query.service,
+                (last.created_at, last.credential_id),
+            )
+        return Page(page, next_cursor)
+
+    def get(self, caller: ApiKeyRecord, record_id: str) -> StoredCredential:
+        stored = self._store.get(caller.developer_id, record_id)
+        if stored is None:
+            raise NotFound("no such credential")
+        return stored
+
+    def delete(self, caller: ApiKeyRecord, record_id: str, request_id: str) -> None:
+        audit_for = self._audit_factory(caller, "delete", request_id)
+        if not self._store.delete(caller.developer_id, record_id, audit_for):
+            raise NotFound("no such credential")
+
+    def erase(self, caller: ApiKeyRecord, principal_id: str, request_id: str) -> int:
+        audit_for = self._audit_factory(caller, "erase", request_id)
+        return self._store.erase(caller.developer_id, principal_id, audit_for)
+
+    @staticmethod
+    def _audit_factory(caller: ApiKeyRecord, action: str, request_id: str) -> AuditFactory:
+        def entry(record_id: str, principal_id: str, service: str) -> AuditEntry:
+            return AuditEntry(
+                entry_id=new_audit_id(),
+                action=action,
+                developer_id=caller.developer_id,
+                actor=caller.key_id,
+                credential_id=record_id,
+                principal_id=principal_id,
+                service=service,
+                request_id=request_id,
+                at=now_micros(),
+            )
+
+        return entry

@@ -78,9 +78,11 @@ def test_envelope_over_cloud_kms_round_trips(aead):
 
 
 @pytest.fixture
-def gcp_client(firestore_emulator: Any, kms: FakeKms) -> Any:
+def gcp_client(firestore_emulator: Any, kms: FakeKms, issuer: Any) -> Any:
     os.environ.update(
         {
+            "VAULT_GRANT_ISSUER": "https://issuer.grantex.test",
+            "VAULT_GRANT_JWKS_URL": str(issuer.jwks_path),
             "VAULT_BACKEND": "gcp",
             "GOOGLE_CLOUD_PROJECT": "demo-kms-" + os.urandom(4).hex(),
             "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,

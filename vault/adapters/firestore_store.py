@@ -20,7 +20,10 @@ every JSON object (empty keys, integers beyond 64 bits), and the vault never que
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as google_errors
@@ -29,10 +32,14 @@ from google.cloud import firestore
 
 from vault.errors import DependencyUnavailable
 from vault.ports import (
+    DEFAULT_CREDENTIAL_TYPE,
     KEEP,
     ApiKeyRecord,
     AuditEntry,
+    AuditFactory,
     CredentialWrite,
+    ExchangeLookup,
+    PageQuery,
     StoredCredential,
     WriteResult,
 )
@@ -40,6 +47,9 @@ from vault.ports import (
 CREDENTIALS = "vaultCredentials"
 AUDIT = "vaultAudit"
 API_KEYS = "apiKeys"
+DENYLISTS = {"grant": "revokedGrants", "token": "revokedTokens"}
+_WRITES_PER_BATCH = 500  # Firestore's limit for one commit
+_DELETE_ATTEMPTS = 3
 
 _TYPE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz._-"
 _TYPE_BASE = len(_TYPE_ALPHABET) + 1  # 0 marks "no symbol"
@@ -134,7 +144,7 @@ class FirestoreCredentialStore:
             else write.credential_type
         )
         return WriteResult(
-            credential_type=credential_type or "oauth2",
+            credential_type=credential_type or DEFAULT_CREDENTIAL_TYPE,
             created_at=transformed[0],
             updated_at=write.now,
         )
@@ -144,21 +154,125 @@ class FirestoreCredentialStore:
         snapshot = self._gw.call(
             lambda: reference.get(retry=self._gw.retry, timeout=self._gw.timeout)
         )
-        data = snapshot.to_dict() if snapshot.exists else None
-        if data is None or data.get("developerId") != developer_id:
-            return None
-        return StoredCredential(
-            credential_id=snapshot.id,
-            developer_id=data["developerId"],
-            principal_id=data["principalId"],
-            service=data["service"],
-            credential_type=data.get("credentialType") or "oauth2",
-            access_token=data["accessToken"],
-            refresh_token=data.get("refreshToken"),
-            token_expires_at=data.get("tokenExpiresAt"),
-            metadata_json=data.get("metadata"),
-            created_at=data["createdAt"],
-            updated_at=data["updatedAt"],
+        return _owned_credential(snapshot, developer_id)
+
+    def list_page(self, query: PageQuery) -> Sequence[StoredCredential]:
+        request = self._credentials.where(
+            filter=firestore.FieldFilter("developerId", "==", query.developer_id)
+        )
+        if query.principal_id is not None:
+            request = request.where(
+                filter=firestore.FieldFilter("principalId", "==", query.principal_id)
+            )
+        if query.service is not None:
+            request = request.where(filter=firestore.FieldFilter("service", "==", query.service))
+        request = request.order_by("createdAt", direction=firestore.Query.DESCENDING).order_by(
+            "__name__", direction=firestore.Query.DESCENDING
+        )
+        if query.after is not None:
+            request = request.start_after(
+                {
+                    "createdAt": query.after[0],
+                    "__name__": self._credentials.document(query.after[1]),
+                }
+            )
+        request = request.limit(query.limit)
+        snapshots = self._gw.call(
+            lambda: list(request.stream(retry=self._gw.retry, timeout=self._gw.timeout))
+        )
+        return [_credential(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]
+
+    def delete(self, developer_id: str, credential_id: str, audit_for: AuditFactory) -> bool:
+        # Read (to confirm the owner), then delete on the condition that the document
+        # has not changed since: a concurrent store in between makes us look again.
+        reference = self._credentials.document(credential_id)
+        for _ in range(_DELETE_ATTEMPTS):
+            snapshot = self._gw.call(
+                lambda: reference.get(retry=self._gw.retry, timeout=self._gw.timeout)
+            )
+            stored = _owned_credential(snapshot, developer_id)
+            if stored is None:
+                return False
+            audit = audit_for(credential_id, stored.principal_id, stored.service)
+            batch = self._gw.client.batch()
+            batch.delete(
+                reference,
+                option=self._gw.client.write_option(last_update_time=snapshot.update_time),
+            )
+            batch.set(self._audit.document(audit.entry_id), _audit_document(audit))
+            try:
+                batch.commit(retry=self._gw.retry, timeout=self._gw.timeout)
+            except google_errors.FailedPrecondition:
+                continue
+            except (google_errors.GoogleAPICallError, google_errors.RetryError):
+                raise DependencyUnavailable() from None
+            return True
+        raise DependencyUnavailable("the credential kept changing, retry later")
+
+    def erase(self, developer_id: str, principal_id: str, audit_for: AuditFactory) -> int:
+        request = (
+            self._credentials.where(filter=firestore.FieldFilter("developerId", "==", developer_id))
+            .where(filter=firestore.FieldFilter("principalId", "==", principal_id))
+            .select(["service"])
+        )
+        snapshots = self._gw.call(
+            lambda: list(request.stream(retry=self._gw.retry, timeout=self._gw.timeout))
+        )
+        per_batch = _WRITES_PER_BATCH // 2  # each credential: its delete and its audit entry
+        for start in range(0, len(snapshots), per_batch):
+            batch = self._gw.client.batch()
+            for snapshot in snapshots[start : start + per_batch]:
+                service = (snapshot.to_dict() or {}).get("service", "")
+                entry = audit_for(snapshot.id, principal_id, service)
+                batch.delete(snapshot.reference)
+                batch.set(self._audit.document(entry.entry_id), _audit_document(entry))
+            self._gw.call(partial(batch.commit, retry=self._gw.retry, timeout=self._gw.timeout))
+        return len(snapshots)
+
+    def exchange_lookup(
+        self, developer_id: str, credential_id: str, grant_id: str | None, token_id: str
+    ) -> ExchangeLookup:
+        client = self._gw.client
+        credential_ref = self._credentials.document(credential_id)
+        denylist_refs = [client.collection(DENYLISTS["token"]).document(_denylist_id(token_id))]
+        if grant_id is not None:
+            denylist_refs.append(
+                client.collection(DENYLISTS["grant"]).document(_denylist_id(grant_id))
+            )
+        snapshots = self._gw.call(
+            lambda: list(
+                client.get_all(
+                    [credential_ref, *denylist_refs],
+                    retry=self._gw.retry,
+                    timeout=self._gw.timeout,
+                )
+            )
+        )
+        credential = None
+        revoked = False
+        for snapshot in snapshots:
+            if snapshot.reference.path == credential_ref.path:
+                credential = _owned_credential(snapshot, developer_id)
+            elif snapshot.exists:
+                revoked = True
+        return ExchangeLookup(credential, revoked)
+
+    def record(self, audit: AuditEntry) -> None:
+        reference = self._audit.document(audit.entry_id)
+        document = _audit_document(audit)
+        self._gw.call(
+            lambda: reference.set(document, retry=self._gw.retry, timeout=self._gw.timeout)
+        )
+
+    def revoke(self, kind: str, identifier: str, expires_at: int) -> None:
+        reference = self._gw.client.collection(DENYLISTS[kind]).document(_denylist_id(identifier))
+        document = {
+            "identifier": identifier,
+            # A Timestamp, so a Firestore TTL policy on this field can drop old entries.
+            "expiresAt": datetime.fromtimestamp(expires_at / 1_000_000, tz=UTC),
+        }
+        self._gw.call(
+            lambda: reference.set(document, retry=self._gw.retry, timeout=self._gw.timeout)
         )
 
     def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]:
@@ -168,6 +282,34 @@ class FirestoreCredentialStore:
         )
         entries = [_audit_entry(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]
         return sorted(entries, key=lambda entry: (entry.at, entry.entry_id))
+
+
+def _denylist_id(identifier: str) -> str:
+    # Grant ids and jti values are arbitrary strings; document ids may not be.
+    return hashlib.sha256(identifier.encode("utf-8")).hexdigest()
+
+
+def _owned_credential(snapshot: Any, developer_id: str) -> StoredCredential | None:
+    data = snapshot.to_dict() if snapshot.exists else None
+    if data is None or data.get("developerId") != developer_id:
+        return None
+    return _credential(snapshot.id, data)
+
+
+def _credential(credential_id: str, data: dict[str, Any]) -> StoredCredential:
+    return StoredCredential(
+        credential_id=credential_id,
+        developer_id=data["developerId"],
+        principal_id=data["principalId"],
+        service=data["service"],
+        credential_type=data.get("credentialType") or DEFAULT_CREDENTIAL_TYPE,
+        access_token=data["accessToken"],
+        refresh_token=data.get("refreshToken"),
+        token_expires_at=data.get("tokenExpiresAt"),
+        metadata_json=data.get("metadata"),
+        created_at=data["createdAt"],
+        updated_at=data["updatedAt"],
+    )
 
 
 def _audit_document(entry: AuditEntry) -> dict[str, Any]:

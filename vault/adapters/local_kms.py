@@ -8,7 +8,6 @@ be told apart from a tampered ciphertext.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vault.adapters.secret_files import read_or_create
 from vault.errors import ConfigurationError, IntegrityError
 
 _KEY_SIZE = 32
@@ -33,22 +33,7 @@ class LocalKeyFileAead:
     @classmethod
     def from_file(cls, path: Path) -> LocalKeyFileAead:
         """Load the key, creating it (0600, never overwritten) on first use."""
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            # Written aside, then linked into place: a concurrent starter either wins
-            # the link or reads the winner's complete file, never a half-written one.
-            staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
-            descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(descriptor, "wb") as handle:
-                    handle.write(os.urandom(_KEY_SIZE))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                with contextlib.suppress(FileExistsError):
-                    os.link(staging, path)
-            finally:
-                staging.unlink(missing_ok=True)
-        return cls(path.read_bytes())
+        return cls(read_or_create(path, lambda: os.urandom(_KEY_SIZE)))
 
     def encrypt(self, plaintext: bytes, associated_data: bytes) -> bytes:
         nonce = os.urandom(_NONCE_SIZE)

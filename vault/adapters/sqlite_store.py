@@ -16,10 +16,14 @@ from pathlib import Path
 
 from vault.errors import DependencyUnavailable
 from vault.ports import (
+    DEFAULT_CREDENTIAL_TYPE,
     KEEP,
     ApiKeyRecord,
     AuditEntry,
+    AuditFactory,
     CredentialWrite,
+    ExchangeLookup,
+    PageQuery,
     StoredCredential,
     WriteResult,
 )
@@ -53,6 +57,14 @@ CREATE TABLE IF NOT EXISTS audit (
     agent TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_by_developer ON audit (developer_id, at);
+CREATE INDEX IF NOT EXISTS credentials_by_principal
+    ON credentials (developer_id, principal_id);
+CREATE TABLE IF NOT EXISTS revoked (
+    kind TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, identifier)
+);
 CREATE TABLE IF NOT EXISTS api_keys (
     digest TEXT PRIMARY KEY,
     key_id TEXT NOT NULL UNIQUE,
@@ -157,27 +169,77 @@ class SqliteCredentialStore:
 
     def get(self, developer_id: str, credential_id: str) -> StoredCredential | None:
         rows = self._db.query(
-            "SELECT id, developer_id, principal_id, service, credential_type, access_token,"
-            " refresh_token, token_expires_at, metadata_json, created_at, updated_at"
-            " FROM credentials WHERE id = ? AND developer_id = ?",
+            _SELECT_CREDENTIALS + " WHERE id = ? AND developer_id = ?",
             (credential_id, developer_id),
         )
-        if not rows:
-            return None
-        row = rows[0]
-        return StoredCredential(
-            credential_id=row[0],
-            developer_id=row[1],
-            principal_id=row[2],
-            service=row[3],
-            credential_type=row[4] or "oauth2",
-            access_token=bytes(row[5]),
-            refresh_token=None if row[6] is None else bytes(row[6]),
-            token_expires_at=row[7],
-            metadata_json=row[8],
-            created_at=row[9],
-            updated_at=row[10],
+        return _credential(rows[0]) if rows else None
+
+    def list_page(self, query: PageQuery) -> Sequence[StoredCredential]:
+        conditions = ["developer_id = ?"]
+        parameters: list[object] = [query.developer_id]
+        if query.principal_id is not None:
+            conditions.append("principal_id = ?")
+            parameters.append(query.principal_id)
+        if query.service is not None:
+            conditions.append("service = ?")
+            parameters.append(query.service)
+        if query.after is not None:
+            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            parameters += [query.after[0], query.after[0], query.after[1]]
+        parameters.append(query.limit)
+        rows = self._db.query(
+            _SELECT_CREDENTIALS
+            + " WHERE "
+            + " AND ".join(conditions)
+            + " ORDER BY created_at DESC, id DESC LIMIT ?",
+            parameters,
         )
+        return [_credential(row) for row in rows]
+
+    def delete(self, developer_id: str, credential_id: str, audit_for: AuditFactory) -> bool:
+        with self._db.transaction() as connection:
+            row = connection.execute(
+                "DELETE FROM credentials WHERE id = ? AND developer_id = ?"
+                " RETURNING principal_id, service",
+                (credential_id, developer_id),
+            ).fetchone()
+            if row is not None:
+                _insert_audit(connection, audit_for(credential_id, row[0], row[1]))
+        return row is not None
+
+    def erase(self, developer_id: str, principal_id: str, audit_for: AuditFactory) -> int:
+        with self._db.transaction() as connection:
+            rows = connection.execute(
+                "DELETE FROM credentials WHERE developer_id = ? AND principal_id = ?"
+                " RETURNING id, service",
+                (developer_id, principal_id),
+            ).fetchall()
+            for credential_id, service in rows:
+                _insert_audit(connection, audit_for(credential_id, principal_id, service))
+        return len(rows)
+
+    def exchange_lookup(
+        self, developer_id: str, credential_id: str, grant_id: str | None, token_id: str
+    ) -> ExchangeLookup:
+        denied = self._db.query(
+            "SELECT 1 FROM revoked WHERE (kind = 'token' AND identifier = ?)"
+            " OR (kind = 'grant' AND identifier = ?) LIMIT 1",
+            (token_id, grant_id),
+        )
+        return ExchangeLookup(self.get(developer_id, credential_id), revoked=bool(denied))
+
+    def record(self, audit: AuditEntry) -> None:
+        with self._db.transaction() as connection:
+            _insert_audit(connection, audit)
+
+    def revoke(self, kind: str, identifier: str, expires_at: int) -> None:
+        with self._db.transaction() as connection:
+            connection.execute(
+                "INSERT INTO revoked (kind, identifier, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (kind, identifier) DO UPDATE SET"
+                " expires_at = max(expires_at, excluded.expires_at)",
+                (kind, identifier, expires_at),
+            )
 
     def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]:
         rows = self._db.query(
@@ -187,6 +249,28 @@ class SqliteCredentialStore:
             (developer_id,),
         )
         return [AuditEntry(*row) for row in rows]
+
+
+_SELECT_CREDENTIALS = (
+    "SELECT id, developer_id, principal_id, service, credential_type, access_token,"
+    " refresh_token, token_expires_at, metadata_json, created_at, updated_at FROM credentials"
+)
+
+
+def _credential(row: sqlite3.Row) -> StoredCredential:
+    return StoredCredential(
+        credential_id=row[0],
+        developer_id=row[1],
+        principal_id=row[2],
+        service=row[3],
+        credential_type=row[4] or DEFAULT_CREDENTIAL_TYPE,
+        access_token=bytes(row[5]),
+        refresh_token=None if row[6] is None else bytes(row[6]),
+        token_expires_at=row[7],
+        metadata_json=row[8],
+        created_at=row[9],
+        updated_at=row[10],
+    )
 
 
 def _insert_audit(connection: sqlite3.Connection, entry: AuditEntry) -> None:

@@ -1,0 +1,81 @@
+"""Opaque list cursors, bound to the caller and the filters that made them.
+
+A cursor is ``base64url(json [version, createdAt, id]) "." base64url(tag)`` where the
+tag is a truncated HMAC-SHA256 over the binding (developer, filters) and the payload,
+keyed by the caller's API-key digest: a digest the server holds and the caller never
+sees. A forged, garbled or foreign cursor (another developer, other filters) is 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+
+from vault.errors import BadRequest, FieldError
+from vault.ids import encode_parts
+
+_VERSION = 1
+_TAG_BYTES = 16
+_MAX_CURSOR_LENGTH = 512
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _binding(developer_id: str, principal_id: str | None, service: str | None) -> bytes:
+    # A control character cannot appear in a principal id or service, so "\0" marks "no filter".
+    return encode_parts("vault.cursor.v1", developer_id, principal_id or "\0", service or "\0")
+
+
+def _tag(secret: bytes, binding: bytes, payload: bytes) -> bytes:
+    return hmac.new(secret, binding + payload, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def encode_cursor(
+    secret: bytes,
+    developer_id: str,
+    principal_id: str | None,
+    service: str | None,
+    position: tuple[int, str],
+) -> str:
+    payload = json.dumps([_VERSION, position[0], position[1]], separators=(",", ":")).encode()
+    tag = _tag(secret, _binding(developer_id, principal_id, service), payload)
+    return _b64(payload) + "." + _b64(tag)
+
+
+def decode_cursor(
+    secret: bytes,
+    developer_id: str,
+    principal_id: str | None,
+    service: str | None,
+    cursor: str,
+) -> tuple[int, str]:
+    invalid = BadRequest(
+        "the cursor is not valid for this query",
+        [FieldError("cursor", "must be a nextCursor returned by the same query")],
+    )
+    if len(cursor) > _MAX_CURSOR_LENGTH or cursor.count(".") != 1:
+        raise invalid
+    encoded_payload, encoded_tag = cursor.split(".")
+    try:
+        payload, tag = _unb64(encoded_payload), _unb64(encoded_tag)
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    expected = _tag(secret, _binding(developer_id, principal_id, service), payload)
+    if not hmac.compare_digest(tag, expected):
+        raise invalid
+    try:
+        version, created_at, credential_id = json.loads(payload)
+    except (ValueError, TypeError):
+        raise invalid from None
+    if version != _VERSION or not isinstance(created_at, int) or not isinstance(credential_id, str):
+        raise invalid
+    return created_at, credential_id

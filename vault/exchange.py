@@ -1,0 +1,94 @@
+"""The exchange use case: a grant token in, the principal's access token out.
+
+Order of refusals: no matching scope (403) -> one read of the credential and both
+denylist entries -> revoked (401) -> no credential (404) -> stored token already
+expired (409). Only then is the data key unwrapped (one KMS call), the exchange
+audited, and the token handed out. A ciphertext that fails authentication is never
+"best-effort" decrypted: the request fails closed with an error log naming the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vault import logs
+from vault.envelope import EnvelopeCipher
+from vault.errors import CredentialExpired, Forbidden, IntegrityError, NotFound, Unauthorized
+from vault.grants import GrantClaims, allows
+from vault.ids import credential_id, record_binding
+from vault.ports import AuditEntry, CredentialStore
+from vault.service import ACCESS_TOKEN, new_audit_id
+from vault.timefmt import format_micros, now_micros
+
+DENYLIST_KEEP_DAYS = 400  # longer than any grant lives; then a TTL policy may drop it
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    access_token: str
+    service: str
+    credential_type: str
+    token_expires_at: int | None
+    metadata_json: str | None
+
+
+class ExchangeService:
+    def __init__(self, store: CredentialStore, envelope: EnvelopeCipher) -> None:
+        self._store = store
+        self._envelope = envelope
+
+    def exchange(self, grant: GrantClaims, service: str, request_id: str) -> Released:
+        if not allows(grant.scopes, service):
+            raise Forbidden("the grant does not cover this service")
+        record_id = credential_id(grant.developer_id, grant.principal_id, service)
+        lookup = self._store.exchange_lookup(
+            grant.developer_id, record_id, grant.grant_id, grant.token_id
+        )
+        if lookup.revoked:
+            raise Unauthorized()
+        stored = lookup.credential
+        if stored is None:
+            raise NotFound("no credential for this principal and service")
+        now = now_micros()
+        if stored.token_expires_at is not None and stored.token_expires_at <= now:
+            expired = CredentialExpired()
+            expired.extra_body["tokenExpiresAt"] = format_micros(stored.token_expires_at)
+            raise expired
+        binding = record_binding(stored.developer_id, stored.principal_id, stored.service)
+        try:
+            access_token = self._envelope.open(binding, ACCESS_TOKEN, stored.access_token)
+        except IntegrityError:
+            logs.emit(
+                "ERROR",
+                "stored ciphertext failed authentication; refusing to release it",
+                credentialId=record_id,
+                requestId=request_id,
+            )
+            raise
+        self._store.record(
+            AuditEntry(
+                entry_id=new_audit_id(),
+                action="exchange",
+                developer_id=grant.developer_id,
+                actor=grant.token_id,
+                credential_id=record_id,
+                principal_id=grant.principal_id,
+                service=service,
+                request_id=request_id,
+                at=now,
+                agent=grant.agent,
+            )
+        )
+        return Released(
+            access_token=access_token.decode("utf-8"),
+            service=stored.service,
+            credential_type=stored.credential_type,
+            token_expires_at=stored.token_expires_at,
+            metadata_json=stored.metadata_json,
+        )
+
+    def revoke(self, kind: str, identifier: str, keep_days: int = DENYLIST_KEEP_DAYS) -> None:
+        """Deny a grant (``grant``) or one grant token (``token``) from the next exchange."""
+        if kind not in ("grant", "token") or not identifier:
+            raise ValueError("revoke a grant id or a token id (jti)")
+        self._store.revoke(kind, identifier, now_micros() + keep_days * 86_400 * 1_000_000)

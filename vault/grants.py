@@ -1,0 +1,174 @@
+"""Grant tokens: RS256 JWTs from the grant issuer, verified against its JWKS.
+
+Only RS256 is accepted (never ``none``, never an HMAC keyed with the public key); the
+header's ``kid`` must name one RSA key of the issuer's JWKS. The JWKS is cached for
+``JWKS_TTL_SECONDS`` and fetched again, at most once per ``REFETCH_INTERVAL_SECONDS``,
+when a token names a ``kid`` the cache does not know (the issuer rotated its keys).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from jwt.algorithms import RSAAlgorithm
+
+from vault.errors import DependencyUnavailable, Unauthorized
+
+LEEWAY_SECONDS = 30
+JWKS_TTL_SECONDS = 300.0
+REFETCH_INTERVAL_SECONDS = 30.0
+_MAX_JWKS_BYTES = 1 << 20
+_LOOPBACK_PREFIXES = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+
+
+@dataclass(frozen=True, slots=True)
+class GrantClaims:
+    developer_id: str  # dev
+    principal_id: str  # sub
+    scopes: tuple[str, ...]  # scp, lower-cased
+    token_id: str  # jti
+    grant_id: str | None  # grnt
+    agent: str | None  # agt
+
+    @property
+    def limiter_key(self) -> str:
+        return "grant:" + (self.grant_id or "jti:" + self.token_id)
+
+
+def allows(scopes: tuple[str, ...], service: str) -> bool:
+    """CONTRACT.md's scope forms for service ``s``, compared lower-case."""
+    accepted = {
+        "*",
+        f"{service}:*",
+        f"{service}:read",
+        f"{service}:credentials:read",
+        f"vault:{service}:*",
+        f"vault:{service}:read",
+        "vault:credentials:exchange",
+    }
+    return any(scope in accepted for scope in scopes)
+
+
+def fetch_jwks(location: str, timeout: float) -> Callable[[], dict[str, Any]]:
+    """A loader for an https URL (plain http only on loopback, for tests) or a file."""
+    if location.startswith("https://") or location.startswith(_LOOPBACK_PREFIXES):
+
+        def from_url() -> dict[str, Any]:
+            request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+                location, headers={"Accept": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
+                return dict(json.loads(reply.read(_MAX_JWKS_BYTES)))
+
+        return from_url
+    if "://" in location:
+        raise ValueError("VAULT_GRANT_JWKS_URL must be an https URL or a file path")
+    path = Path(location)
+    return lambda: dict(json.loads(path.read_text()))
+
+
+class JwksCache:
+    def __init__(
+        self, load: Callable[[], dict[str, Any]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._load = load
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def key_for(self, kid: str) -> Any | None:
+        now = self._clock()
+        stale = self._loaded_at is None or now - self._loaded_at > JWKS_TTL_SECONDS
+        unknown = kid not in self._keys
+        may_refetch = self._loaded_at is None or now - self._loaded_at > REFETCH_INTERVAL_SECONDS
+        if stale or (unknown and may_refetch):
+            self._refresh(now)
+        return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        with self._lock:
+            try:
+                document = self._load()
+            except (OSError, ValueError):
+                if not self._keys:
+                    raise DependencyUnavailable("the grant issuer's keys are unavailable") from None
+                return  # keep serving with the keys we have
+            keys: dict[str, Any] = {}
+            for jwk in document.get("keys", []):
+                if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+                    continue
+                if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+                    continue
+                if isinstance(jwk.get("kid"), str):
+                    try:
+                        keys[jwk["kid"]] = RSAAlgorithm.from_jwk(jwk)
+                    except (jwt.PyJWTError, ValueError, KeyError):
+                        continue
+            self._keys = keys
+            self._loaded_at = now
+
+
+class GrantVerifier:
+    def __init__(self, keys: JwksCache, issuer: str, audience: str | None) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+
+    def verify(self, token: str) -> GrantClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthorized() from None
+        kid = header.get("kid")
+        if header.get("alg") != "RS256" or not isinstance(kid, str):
+            raise Unauthorized()
+        key = self._keys.key_for(kid)
+        if key is None:
+            raise Unauthorized()
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=["RS256"],
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=LEEWAY_SECONDS,
+                options={
+                    "require": ["iss", "sub", "exp", "jti"],
+                    "verify_aud": self._audience is not None,
+                },
+            )
+        except jwt.PyJWTError:
+            raise Unauthorized() from None
+        return _claims(claims)
+
+
+def _claims(claims: dict[str, Any]) -> GrantClaims:
+    def text(name: str, required: bool = True) -> str | None:
+        value = claims.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            raise Unauthorized()
+        return value
+
+    scopes = claims.get("scp")
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise Unauthorized()
+    return GrantClaims(
+        developer_id=text("dev") or "",
+        principal_id=text("sub") or "",
+        scopes=tuple(scope.lower() for scope in scopes),
+        token_id=text("jti") or "",
+        grant_id=text("grnt", required=False),
+        agent=text("agt", required=False),
+    )
