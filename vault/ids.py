@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 
 def encode_parts(*parts: str) -> bytes:
@@ -26,6 +27,14 @@ def credential_id(developer_id: str, principal_id: str, service: str) -> str:
         encode_parts("vault.credential.v1", developer_id, principal_id, service)
     ).digest()
     return "vc_" + base64.b32encode(digest[:20]).decode("ascii").lower()
+
+
+_CREDENTIAL_ID = re.compile(r"vc_[a-z2-7]{32}", re.ASCII)
+
+
+def is_credential_id(text: str) -> bool:
+    """Only ids of our own shape reach a store (Firestore refuses ids such as "..")."""
+    return _CREDENTIAL_ID.fullmatch(text) is not None
 
 
 def record_binding(developer_id: str, principal_id: str, service: str) -> bytes:

@@ -178,7 +178,6 @@ _STATIC_ROUTES: dict[str, Route] = {
         {"GET": Operation(openapi_document, auth="none")}, describes_credentials=False
     ),
 }
-# Credential ids are "vc_" + base32; anything else cannot name a credential.
 _PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
     (
         re.compile(r"/v1/vault/credentials/(?P<id>[^/]{1,128})"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from vault.cursors import decode_cursor, encode_cursor
 from vault.envelope import EnvelopeCipher
 from vault.errors import NotFound
-from vault.ids import credential_id, record_binding
+from vault.ids import credential_id, is_credential_id, record_binding
 from vault.models import ListCredentialsQuery, StoreCredentialRequest, compact_json
 from vault.ports import (
     DEFAULT_CREDENTIAL_TYPE,
@@ -130,14 +130,18 @@ class VaultService:
         return Page(page, next_cursor)
 
     def get(self, caller: ApiKeyRecord, record_id: str) -> StoredCredential:
-        stored = self._store.get(caller.developer_id, record_id)
+        stored = (
+            self._store.get(caller.developer_id, record_id) if is_credential_id(record_id) else None
+        )
         if stored is None:
             raise NotFound("no such credential")
         return stored
 
     def delete(self, caller: ApiKeyRecord, record_id: str, request_id: str) -> None:
         audit_for = self._audit_factory(caller, "delete", request_id)
-        if not self._store.delete(caller.developer_id, record_id, audit_for):
+        if not is_credential_id(record_id) or not self._store.delete(
+            caller.developer_id, record_id, audit_for
+        ):
             raise NotFound("no such credential")
 
     def erase(self, caller: ApiKeyRecord, principal_id: str, request_id: str) -> int:

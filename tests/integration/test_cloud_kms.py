@@ -12,7 +12,6 @@ from functions_framework import create_app
 
 from tests.conftest import FAKE_KMS_KEY, ROOT
 from tests.support.fake_kms import FakeKms
-from tests.support.rpc_counter import count_firestore_rpcs
 from vault.adapters.cloud_kms import CloudKmsAead, client_for
 from vault.bootstrap import get_vault
 from vault.envelope import EnvelopeCipher
@@ -117,29 +116,3 @@ def _id() -> str:
     from vault.ids import credential_id
 
     return credential_id("dev-1", "user-1", "github")
-
-
-def test_warm_store_costs_one_firestore_commit_and_one_kms_call(
-    gcp_client, kms, firestore_emulator
-):
-    vault = get_vault()
-    firestore_rpcs = count_firestore_rpcs(
-        vault.credentials._gw.client,  # type: ignore[attr-defined]
-        firestore_emulator.host,
-    )
-    api_key = vault.keys.create("dev-1", "tests")[0]
-    headers = {"Authorization": f"Bearer {api_key}"}
-    assert gcp_client.post("/v1/vault/credentials", json=BODY, headers=headers).status_code == 201
-    firestore_rpcs.reset()
-    kms.calls.clear()
-
-    for index in range(5):
-        response = gcp_client.post(
-            "/v1/vault/credentials",
-            json={**BODY, "principalId": f"user-{index % 2}", "refreshToken": "ghr_x"},
-            headers=headers,
-        )
-        assert response.status_code == 201
-
-    assert dict(firestore_rpcs.calls) == {"Commit": 5}
-    assert dict(kms.calls) == {"Encrypt": 5}

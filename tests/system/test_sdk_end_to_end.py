@@ -13,7 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 from grantex import Grantex
-from grantex._types import StoreCredentialParams
+from grantex._errors import GrantexApiError
+from grantex._types import (
+    ExchangeCredentialParams,
+    ListVaultCredentialsParams,
+    StoreCredentialParams,
+)
 
 from tests.conftest import ROOT
 from tests.support.firestore_emulator import free_port
@@ -31,6 +36,20 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base_url + "/openapi.json", timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is serving
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("python -m vault serve did not start") from None
+            time.sleep(0.1)
+
+
 @pytest.fixture
 def server(backend_env: dict[str, str]) -> Iterator[str]:
     port = free_port()
@@ -43,16 +62,7 @@ def server(backend_env: dict[str, str]) -> Iterator[str]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base_url + "/v1/vault/credentials", timeout=1)
-            except urllib.error.HTTPError:
-                break  # any HTTP answer means it is serving
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("python -m vault serve did not start") from None
-                time.sleep(0.1)
+        wait_until_serving(base_url, process)
         yield base_url
     finally:
         process.terminate()
@@ -95,8 +105,104 @@ def test_revoked_key_is_refused_through_the_sdk(server):
     assert run_cli("keys", "revoke", key_id).returncode == 1
     # A new server process has an empty key cache, so revocation shows at once here.
     client = Grantex(api_key=api_key, base_url=server)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(GrantexApiError) as caught:
         client.vault.store(
             StoreCredentialParams(principal_id="u", service="github", access_token="t")
         )
-    assert "401" in repr(caught.value) or "invalid" in str(caught.value).lower()
+    assert caught.value.status_code == 401
+
+
+def test_sdk_lists_gets_exchanges_and_deletes(server, issuer):
+    api_key = run_cli("keys", "create", "--developer", "dev-1").stdout.strip()
+    client = Grantex(api_key=api_key, base_url=server)
+    github = client.vault.store(
+        StoreCredentialParams(
+            principal_id="user-1",
+            service="github",
+            access_token="ghp_e2e",
+            metadata={"team": "core"},
+        )
+    )
+    client.vault.store(
+        StoreCredentialParams(principal_id="user-1", service="slack", access_token="xoxb")
+    )
+
+    listed = client.vault.list(ListVaultCredentialsParams(principal_id="user-1"))
+    only_github = client.vault.list(ListVaultCredentialsParams(service="github"))
+    fetched = client.vault.get(github.id)
+    released = client.vault.exchange(issuer.mint(), ExchangeCredentialParams(service="github"))
+    client.vault.delete(github.id)
+
+    assert [c.service for c in listed.credentials] == ["slack", "github"]
+    assert [c.id for c in only_github.credentials] == [github.id]
+    assert fetched.metadata == {"team": "core"} and fetched.principal_id == "user-1"
+    assert released.access_token == "ghp_e2e" and released.metadata == {"team": "core"}
+    with pytest.raises(GrantexApiError) as caught:
+        client.vault.get(github.id)
+    assert caught.value.status_code == 404
+    with pytest.raises(ValueError):
+        client.vault.exchange(issuer.mint(), ExchangeCredentialParams(service="github"))
+
+
+def test_newcomer_flow_with_the_local_dev_issuer(tmp_path):
+    """The local backend without a configured issuer trusts `grants mint` tokens."""
+    os.environ.update({"VAULT_BACKEND": "local", "VAULT_DATA_DIR": str(tmp_path / "data")})
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vault", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_serving(base_url, process)
+        api_key = run_cli("keys", "create", "--developer", "dev-new").stdout.strip()
+        Grantex(api_key=api_key, base_url=base_url).vault.store(
+            StoreCredentialParams(principal_id="alice", service="github", access_token="ghp_a")
+        )
+        minted = run_cli(
+            "grants",
+            "mint",
+            "--developer",
+            "dev-new",
+            "--principal",
+            "alice",
+            "--scope",
+            "github:read",
+        )
+        grant = minted.stdout.strip()
+
+        released = Grantex(api_key=api_key, base_url=base_url).vault.exchange(
+            grant, ExchangeCredentialParams(service="github")
+        )
+
+        assert minted.returncode == 0 and grant.count(".") == 2
+        assert released.access_token == "ghp_a"
+        jti = __import__("jwt").decode(grant, options={"verify_signature": False})["jti"]
+        assert run_cli("grants", "revoke", "--token", jti).returncode == 0
+        with pytest.raises(ValueError):
+            Grantex(api_key=api_key, base_url=base_url).vault.exchange(
+                grant, ExchangeCredentialParams(service="github")
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_grants_mint_is_refused_on_the_gcp_backend():
+    os.environ.update(
+        {
+            "VAULT_BACKEND": "gcp",
+            "GOOGLE_CLOUD_PROJECT": "demo",
+            "VAULT_KMS_KEY": "projects/p/locations/l/keyRings/r/cryptoKeys/k",
+            "VAULT_GRANT_ISSUER": "https://issuer.example",
+            "VAULT_GRANT_JWKS_URL": "https://issuer.example/jwks.json",
+        }
+    )
+
+    minted = run_cli("grants", "mint", "--developer", "d", "--principal", "p", "--scope", "*")
+
+    assert minted.returncode != 0 and minted.stdout == ""
+    assert "local backend" in minted.stderr

@@ -1,0 +1,138 @@
+"""The issuer's JWKS served over HTTP on loopback: fetched, cached, fetched again when
+a token names an unknown kid (at most once per interval), and kept when the issuer
+is briefly unreachable."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.support.issuer import ISSUER, TestIssuer, new_rsa_key, public_jwk
+from vault.errors import DependencyUnavailable, Unauthorized
+from vault.grants import (
+    JWKS_TTL_SECONDS,
+    REFETCH_INTERVAL_SECONDS,
+    GrantVerifier,
+    JwksCache,
+    fetch_jwks,
+)
+
+
+class JwksServer:
+    def __init__(self) -> None:
+        self.document: dict[str, Any] = {"keys": []}
+        self.hits = 0
+        self.down = False
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                if outer.down:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                body = json.dumps(outer.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def served() -> Iterator[JwksServer]:
+    server = JwksServer()
+    yield server
+    server.close()
+
+
+def verifier_for(served: JwksServer, clock: Clock) -> GrantVerifier:
+    return GrantVerifier(JwksCache(fetch_jwks(served.url, 2.0), clock), ISSUER, None)
+
+
+def test_fetches_once_then_serves_from_cache(served, issuer: TestIssuer):
+    served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
+    clock = Clock()
+    verifier = verifier_for(served, clock)
+
+    for _ in range(5):
+        assert verifier.verify(issuer.mint()).principal_id == "user-1"
+
+    assert served.hits == 1
+    clock.now += JWKS_TTL_SECONDS + 1
+    verifier.verify(issuer.mint())
+    assert served.hits == 2
+
+
+def test_unknown_kid_triggers_a_rate_limited_refetch(served, issuer: TestIssuer):
+    served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
+    clock = Clock()
+    verifier = verifier_for(served, clock)
+    verifier.verify(issuer.mint())
+    rotated = new_rsa_key()
+    token = issuer.mint(key=rotated, kid="rotated-2")
+
+    with pytest.raises(Unauthorized):
+        verifier.verify(token)  # too soon after the last fetch: no refetch
+    assert served.hits == 1
+
+    served.document["keys"].append(public_jwk(rotated, "rotated-2"))
+    clock.now += REFETCH_INTERVAL_SECONDS + 1
+    assert verifier.verify(token).principal_id == "user-1"
+    assert served.hits == 2
+    with pytest.raises(Unauthorized):
+        verifier.verify(issuer.mint(kid="never-published"))
+    assert served.hits == 2  # the refetch just happened
+
+
+def test_issuer_outage_keeps_cached_keys_and_is_503_without_any(served, issuer: TestIssuer):
+    served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
+    clock = Clock()
+    verifier = verifier_for(served, clock)
+    verifier.verify(issuer.mint())
+    served.down = True
+    clock.now += JWKS_TTL_SECONDS + 1
+
+    assert verifier.verify(issuer.mint()).developer_id == "dev-1"
+    with pytest.raises(DependencyUnavailable):
+        verifier_for(served, Clock()).verify(issuer.mint())
+
+
+def test_only_rsa_signature_keys_are_used(served, issuer: TestIssuer):
+    jwk = public_jwk(issuer.key, issuer.kid)
+    served.document = {"keys": [{**jwk, "use": "enc"}, {"kty": "oct", "kid": "x", "k": "AAAA"}]}
+
+    with pytest.raises(Unauthorized):
+        verifier_for(served, Clock()).verify(issuer.mint())
+
+
+def test_plain_http_is_refused_unless_loopback():
+    with pytest.raises(ValueError):
+        fetch_jwks("http://issuer.example/jwks.json", 1.0)
+    with pytest.raises(ValueError):
+        fetch_jwks("ftp://issuer.example/jwks.json", 1.0)
