@@ -89,11 +89,9 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
 
 def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
     from vault.adapters.local_kms import LocalKeyFileAead
-    from vault.adapters.sqlite_store import (
-        SqliteApiKeyStore,
-        SqliteCredentialStore,
-        SqliteDatabase,
-    )
+    from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
+    from vault.adapters.sqlite_database import SqliteDatabase
+    from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
     key_file = LocalKeyFileAead.from_file(settings.data_dir / "master.key")
@@ -104,11 +102,9 @@ def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aea
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
-    from vault.adapters.firestore_store import (
-        FirestoreApiKeyStore,
-        FirestoreCredentialStore,
-        FirestoreGateway,
-    )
+    from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
+    from vault.adapters.firestore_gateway import FirestoreGateway
+    from vault.adapters.firestore_store import FirestoreCredentialStore
 
     assert settings.kms_key is not None  # Settings checked it
     gateway = FirestoreGateway(

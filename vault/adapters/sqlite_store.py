@@ -1,24 +1,19 @@
-"""The embedded store: one SQLite file in WAL mode, one connection per thread.
+"""Credentials and their audit trail in the embedded database.
 
 Every store is one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` plus the audit
-row, in one transaction. ``synchronous=NORMAL`` (WAL): a power cut may lose the last
-commits but never corrupts the file; this backend is for laptops and tests.
+row, in one transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 
-from vault.errors import DependencyUnavailable
+from vault.adapters.sqlite_database import SqliteDatabase
 from vault.ports import (
     DEFAULT_CREDENTIAL_TYPE,
     KEEP,
-    ApiKeyRecord,
     AuditEntry,
     AuditFactory,
     CredentialWrite,
@@ -27,53 +22,6 @@ from vault.ports import (
     StoredCredential,
     WriteResult,
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS credentials (
-    id TEXT PRIMARY KEY,
-    developer_id TEXT NOT NULL,
-    principal_id TEXT NOT NULL,
-    service TEXT NOT NULL,
-    credential_type TEXT,
-    access_token BLOB NOT NULL,
-    refresh_token BLOB,
-    token_expires_at INTEGER,
-    metadata_json TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS credentials_by_developer
-    ON credentials (developer_id, created_at DESC, id DESC);
-CREATE TABLE IF NOT EXISTS audit (
-    entry_id TEXT PRIMARY KEY,
-    developer_id TEXT NOT NULL,
-    action TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    credential_id TEXT,
-    principal_id TEXT NOT NULL,
-    service TEXT,
-    request_id TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    agent TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_by_developer ON audit (developer_id, at);
-CREATE INDEX IF NOT EXISTS credentials_by_principal
-    ON credentials (developer_id, principal_id);
-CREATE TABLE IF NOT EXISTS revoked (
-    kind TEXT NOT NULL,
-    identifier TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (kind, identifier)
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    digest TEXT PRIMARY KEY,
-    key_id TEXT NOT NULL UNIQUE,
-    developer_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER
-);
-"""
 
 _OPTIONAL_COLUMNS = ("refresh_token", "credential_type", "metadata_json")
 
@@ -91,48 +39,6 @@ def _upsert_sql(kept: frozenset[str]) -> str:
     )
     returning = " RETURNING credential_type, created_at, updated_at"
     return insert + " ON CONFLICT (id) DO UPDATE SET " + assignments + returning
-
-
-class SqliteDatabase:
-    """Connections and transactions; shared by the credential and key stores."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._local = threading.local()
-        try:
-            self._connection().executescript(_SCHEMA)
-        except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
-
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-        return connection
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
-
-    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
-        try:
-            return list(self._connection().execute(sql, parameters))
-        except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
 
 
 class SqliteCredentialStore:
@@ -290,51 +196,3 @@ def _insert_audit(connection: sqlite3.Connection, entry: AuditEntry) -> None:
             entry.agent,
         ),
     )
-
-
-class SqliteApiKeyStore:
-    def __init__(self, database: SqliteDatabase) -> None:
-        self._db = database
-
-    def create(self, record: ApiKeyRecord) -> None:
-        with self._db.transaction() as connection:
-            connection.execute(
-                "INSERT INTO api_keys (digest, key_id, developer_id, name, created_at,"
-                " revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    record.digest,
-                    record.key_id,
-                    record.developer_id,
-                    record.name,
-                    record.created_at,
-                    record.revoked_at,
-                ),
-            )
-
-    def find(self, digest: str) -> ApiKeyRecord | None:
-        rows = self._db.query(_SELECT_KEYS + " WHERE digest = ?", (digest,))
-        return _key(rows[0]) if rows else None
-
-    def list(self, developer_id: str | None = None) -> Sequence[ApiKeyRecord]:
-        if developer_id is None:
-            rows = self._db.query(_SELECT_KEYS + " ORDER BY created_at")
-        else:
-            rows = self._db.query(
-                _SELECT_KEYS + " WHERE developer_id = ? ORDER BY created_at", (developer_id,)
-            )
-        return [_key(row) for row in rows]
-
-    def revoke(self, key_id: str, at: int) -> bool:
-        with self._db.transaction() as connection:
-            cursor = connection.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                (at, key_id),
-            )
-            return cursor.rowcount == 1
-
-
-_SELECT_KEYS = "SELECT key_id, developer_id, name, digest, created_at, revoked_at FROM api_keys"
-
-
-def _key(row: sqlite3.Row) -> ApiKeyRecord:
-    return ApiKeyRecord(*row)

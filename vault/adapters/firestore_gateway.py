@@ -1,0 +1,39 @@
+"""The Firestore client and the one call policy every Firestore adapter follows:
+a deadline on each call, retries on UNAVAILABLE / ABORTED within it (every write we
+make is idempotent, see ``firestore_store``), and SDK errors stopped at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from google.api_core import exceptions as google_errors
+from google.api_core import retry as google_retry
+from google.cloud import firestore
+
+from vault.errors import DependencyUnavailable
+
+_RETRYABLE = (google_errors.ServiceUnavailable, google_errors.Aborted)
+_T = TypeVar("_T")
+
+
+class FirestoreGateway:
+    """The client and the call policy: one deadline and one retry rule for all calls."""
+
+    def __init__(self, client: firestore.Client, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.retry = google_retry.Retry(
+            predicate=google_retry.if_exception_type(*_RETRYABLE),
+            initial=0.05,
+            maximum=1.0,
+            multiplier=2.0,
+            timeout=timeout,
+        )
+
+    def call(self, operation: Callable[[], _T]) -> _T:
+        try:
+            return operation()
+        except (google_errors.GoogleAPICallError, google_errors.RetryError):
+            raise DependencyUnavailable() from None

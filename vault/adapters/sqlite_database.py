@@ -1,0 +1,105 @@
+"""The embedded database: one SQLite file in WAL mode, one connection per thread.
+
+``synchronous=NORMAL`` (WAL): a power cut may lose the last commits but never corrupts
+the file; this backend is for laptops and tests. Disk and lock errors surface as
+``DependencyUnavailable`` (503), and a failed transaction is rolled back whole.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from vault.errors import DependencyUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY,
+    developer_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    credential_type TEXT,
+    access_token BLOB NOT NULL,
+    refresh_token BLOB,
+    token_expires_at INTEGER,
+    metadata_json TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS credentials_by_developer
+    ON credentials (developer_id, created_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS audit (
+    entry_id TEXT PRIMARY KEY,
+    developer_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    credential_id TEXT,
+    principal_id TEXT NOT NULL,
+    service TEXT,
+    request_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    agent TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_developer ON audit (developer_id, at);
+CREATE INDEX IF NOT EXISTS credentials_by_principal
+    ON credentials (developer_id, principal_id);
+CREATE TABLE IF NOT EXISTS revoked (
+    kind TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, identifier)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    digest TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL UNIQUE,
+    developer_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+"""
+
+
+class SqliteDatabase:
+    """Connections and transactions; shared by the credential and key stores."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._local = threading.local()
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.OperationalError:
+            raise DependencyUnavailable() from None
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        except sqlite3.OperationalError:
+            raise DependencyUnavailable() from None
+
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            return list(self._connection().execute(sql, parameters))
+        except sqlite3.OperationalError:
+            raise DependencyUnavailable() from None
