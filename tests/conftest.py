@@ -7,6 +7,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support.fake_kms import FakeKms  # noqa: E402
-from tests.support.issuer import ISSUER, TestIssuer  # noqa: E402
 from tests.support.firestore_emulator import FirestoreEmulator, find_emulator  # noqa: E402
+from tests.support.issuer import ISSUER, TestIssuer  # noqa: E402
 
 _OURS = ("VAULT_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "WORKERS", "THREADS")
 for _name in list(os.environ):
@@ -110,3 +111,19 @@ def backend_env(
         }
     os.environ.update(env)
     return env
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much of the OpenAPI document the suite's responses exercised."""
+    from tests.support import openapi_check
+
+    if not openapi_check.SEEN:
+        return
+    documented = openapi_check.default_checker().documented()
+    missing = sorted(documented - openapi_check.SEEN)
+    terminalreporter.write_line(
+        f"OpenAPI coverage: {len(documented) - len(missing)}/{len(documented)} documented "
+        f"(method, path, status) seen and checked; {len(openapi_check.SEEN)} distinct checked"
+    )
+    for method, path, status in missing:
+        terminalreporter.write_line(f"  not exercised: {method} {path} {status}")

@@ -7,10 +7,10 @@ import os
 from typing import Any
 
 import pytest
-from functions_framework import create_app
 
-from tests.conftest import FAKE_KMS_KEY, ROOT
+from tests.conftest import FAKE_KMS_KEY
 from tests.support.fake_kms import FakeKms
+from tests.support.http_app import make_client
 from vault.adapters.cloud_kms import CloudKmsAead, client_for
 from vault.bootstrap import get_vault
 from vault.envelope import EnvelopeCipher
@@ -89,7 +89,7 @@ def gcp_client(firestore_emulator: Any, kms: FakeKms, issuer: Any) -> Any:
             "VAULT_RPC_TIMEOUT_SECONDS": "2",
         }
     )
-    return create_app("vault", str(ROOT / "main.py")).test_client()
+    return make_client()
 
 
 @pytest.mark.parametrize("fault", ["unavailable", "slow"])

@@ -8,9 +8,8 @@ import os
 from typing import Any
 
 import pytest
-from functions_framework import create_app
 
-from tests.conftest import ROOT
+from tests.support.http_app import make_client
 from vault.bootstrap import get_vault
 from vault.ids import credential_id
 
@@ -20,7 +19,7 @@ BODY = {"principalId": "user-1", "service": "github", "accessToken": "ghp_secret
 
 @pytest.fixture
 def client(backend_env: dict[str, str]) -> Any:
-    return create_app("vault", str(ROOT / "main.py")).test_client()
+    return make_client()
 
 
 @pytest.fixture
@@ -219,7 +218,7 @@ def test_checks_run_in_contract_order(client, api_key):
 
 def test_per_key_rate_limit_is_429_with_retry_after(backend_env):
     os.environ["VAULT_RATE_LIMIT_PER_MINUTE"] = "2"
-    client = create_app("vault", str(ROOT / "main.py")).test_client()
+    client = make_client()
     api_key = get_vault().keys.create("dev-1", "tests")[0]
 
     statuses = [post(client, api_key).status_code for _ in range(3)]
@@ -233,7 +232,7 @@ def test_per_key_rate_limit_is_429_with_retry_after(backend_env):
 
 def test_repeated_auth_failures_from_one_address_are_429(backend_env):
     os.environ["VAULT_AUTH_FAILURES_PER_MINUTE"] = "2"
-    client = create_app("vault", str(ROOT / "main.py")).test_client()
+    client = make_client()
     api_key = get_vault().keys.create("dev-1", "tests")[0]
     wrong = {"Authorization": "Bearer gx_live_" + "B" * 43}
 
@@ -266,3 +265,21 @@ def test_request_log_line_is_structured_and_holds_no_secret(client, api_key, cap
     assert request_line["logging.googleapis.com/trace"].endswith("105445aa7843bc8bf206b12000100000")
     for secret in (api_key, "ghp_secret_token", "ghr_refresh_secret"):
         assert secret not in output
+
+
+def test_openapi_document_is_served_without_auth(client):
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.1")
+    assert "/v1/vault/credentials/exchange" in document["paths"]
+    assert "Cache-Control" not in response.headers
+
+
+def test_head_answers_like_get_without_a_body(client, api_key):
+    response = client.head("/v1/vault/credentials", headers=auth(api_key))
+
+    assert response.status_code == 200
+    assert response.get_data() == b""
+    assert response.headers["X-RateLimit-Limit"] == "1200"
