@@ -16,12 +16,19 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt $(wildcard requirements-infra.txt) | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-infra.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-infra.txt
+	touch $@
+
+# checkov lives in a venv of its own: its pins clash with pytest's (see the file).
+.venv-infra/.installed: tests/infra/requirements-checkov.txt
+	$(PYTHON) -m venv .venv-infra
+	.venv-infra/bin/pip install --quiet -r tests/infra/requirements-checkov.txt
 	touch $@
 
 setup: $(VENV)/.runtime
-dev-setup: $(VENV)/.dev
+dev-setup: $(VENV)/.dev .venv-infra/.installed
 
 ## The service, locally, on the embedded backend (SQLite + a local key file).
 run: setup
@@ -45,4 +52,4 @@ typecheck: dev-setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-infra .pytest_cache .mypy_cache .ruff_cache .hypothesis
