@@ -8,35 +8,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
-from vault.bootstrap import Vault, build
-from vault.config import Settings
-from vault.ids import credential_id, record_binding
-from vault.models import StoreCredentialRequest, validate
-from vault.ports import ApiKeyRecord, StoredCredential
-
-
-@pytest.fixture
-def vault(backend_env: dict[str, str]) -> Vault:
-    return build(Settings.from_env())
-
-
-@pytest.fixture
-def caller(vault: Vault) -> ApiKeyRecord:
-    return vault.keys.create("dev-1", "tests")[1]
-
-
-def store(vault: Vault, caller: ApiKeyRecord, **fields: Any) -> None:
-    body = {"principalId": "user-1", "service": "github", "accessToken": "at", **fields}
-    vault.service.store(caller, validate(StoreCredentialRequest, body), "req")
-
-
-def reveal(vault: Vault, stored: StoredCredential, field: str) -> str:
-    blob = stored.access_token if field == "accessToken" else stored.refresh_token
-    assert blob is not None
-    binding = record_binding(stored.developer_id, stored.principal_id, stored.service)
-    return vault.envelope.open(binding, field, blob).decode()
+from tests.support.service_level import reveal, store
+from vault.ids import credential_id
+from vault.models import validate
 
 
 def run_together(tasks: list[Callable[[], None]], workers: int) -> list[BaseException]:

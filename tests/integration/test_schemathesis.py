@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,8 +26,7 @@ schema = schemathesis.openapi.from_dict(json.loads((ROOT / "vault" / "openapi.js
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The vault served for real (`python -m vault serve`), as the SDKs see it."""
-    from tests.support.firestore_emulator import free_port
-    from tests.system.test_sdk_end_to_end import wait_until_serving
+    from tests.support.served import serving
     from vault.bootstrap import build
     from vault.config import Settings
 
@@ -49,26 +46,13 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for service in ("github", "slack"):
         body = {"principalId": "user-1", "service": service, "accessToken": "ghp_x"}
         vault.service.store(caller, validate(StoreCredentialRequest, body), "seed")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vault", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base_url, server)
+    with serving(env) as base_url:
         schema.config.update(base_url=base_url)  # checks that replay a request go here too
         yield {
             "base_url": base_url,
             "api_key": api_key,
             "grant": issuer.mint(scp=["*"], exp=2_000_000_000),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @schema.parametrize()

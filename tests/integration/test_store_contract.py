@@ -4,45 +4,20 @@ emulator (with Cloud KMS faked on loopback), through the service and the envelop
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
-from vault.bootstrap import Vault, build
-from vault.config import Settings
-from vault.ids import credential_id, record_binding
-from vault.models import StoreCredentialRequest, validate
+from tests.support.service_level import reveal, store
+from vault.bootstrap import Vault
+from vault.ids import credential_id
 from vault.ports import ApiKeyRecord, StoredCredential
 from vault.service import StoredSummary
-
-
-@pytest.fixture
-def vault(backend_env: dict[str, str]) -> Vault:
-    return build(Settings.from_env())
-
-
-@pytest.fixture
-def caller(vault: Vault) -> ApiKeyRecord:
-    return vault.keys.create("dev-1", "tests")[1]
-
-
-def store(vault: Vault, caller: ApiKeyRecord, **fields: Any) -> StoredSummary:
-    body = {"principalId": "user-1", "service": "github", "accessToken": "at-1", **fields}
-    return vault.service.store(caller, validate(StoreCredentialRequest, body), "req-test")
 
 
 def read(vault: Vault, caller: ApiKeyRecord, summary: StoredSummary) -> StoredCredential:
     stored = vault.credentials.get(caller.developer_id, summary.credential_id)
     assert stored is not None
     return stored
-
-
-def reveal(vault: Vault, stored: StoredCredential, field: str) -> str | None:
-    blob = stored.access_token if field == "accessToken" else stored.refresh_token
-    if blob is None:
-        return None
-    binding = record_binding(stored.developer_id, stored.principal_id, stored.service)
-    return vault.envelope.open(binding, field, blob).decode()
 
 
 def test_create_stores_encrypted_tokens_and_reports_the_record(vault, caller):

@@ -4,11 +4,6 @@ and the real Grantex SDK storing credentials over HTTP, on both backends."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -20,53 +15,13 @@ from grantex._types import (
     StoreCredentialParams,
 )
 
-from tests.conftest import ROOT
-from tests.support.firestore_emulator import free_port
-
-
-def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vault", *arguments],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base_url + "/openapi.json", timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer means it is serving
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("python -m vault serve did not start") from None
-            time.sleep(0.1)
+from tests.support.served import run_cli, serving
 
 
 @pytest.fixture
 def server(backend_env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vault", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base_url, process)
+    with serving() as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_sdk_stores_with_a_key_from_the_cli(server):
@@ -147,19 +102,10 @@ def test_sdk_lists_gets_exchanges_and_deletes(server, issuer):
 def test_newcomer_flow_with_the_local_dev_issuer(tmp_path):
     """The local backend without a configured issuer trusts `grants mint` tokens."""
     os.environ.update({"VAULT_BACKEND": "local", "VAULT_DATA_DIR": str(tmp_path / "data")})
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vault", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_serving(base_url, process)
+    with serving() as base_url:
         api_key = run_cli("keys", "create", "--developer", "dev-new").stdout.strip()
-        Grantex(api_key=api_key, base_url=base_url).vault.store(
+        client = Grantex(api_key=api_key, base_url=base_url)
+        client.vault.store(
             StoreCredentialParams(principal_id="alice", service="github", access_token="ghp_a")
         )
         minted = run_cli(
@@ -174,21 +120,14 @@ def test_newcomer_flow_with_the_local_dev_issuer(tmp_path):
         )
         grant = minted.stdout.strip()
 
-        released = Grantex(api_key=api_key, base_url=base_url).vault.exchange(
-            grant, ExchangeCredentialParams(service="github")
-        )
+        released = client.vault.exchange(grant, ExchangeCredentialParams(service="github"))
 
         assert minted.returncode == 0 and grant.count(".") == 2
         assert released.access_token == "ghp_a"
         jti = __import__("jwt").decode(grant, options={"verify_signature": False})["jti"]
         assert run_cli("grants", "revoke", "--token", jti).returncode == 0
         with pytest.raises(ValueError):
-            Grantex(api_key=api_key, base_url=base_url).vault.exchange(
-                grant, ExchangeCredentialParams(service="github")
-            )
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+            client.vault.exchange(grant, ExchangeCredentialParams(service="github"))
 
 
 def test_grants_mint_is_refused_on_the_gcp_backend():

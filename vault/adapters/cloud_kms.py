@@ -14,9 +14,9 @@ from typing import Any
 
 import google_crc32c
 from google.api_core import exceptions as google_errors
-from google.api_core import retry as google_retry
 from google.cloud import kms
 
+from vault.adapters.google_calls import retry_within
 from vault.errors import DependencyUnavailable, IntegrityError
 
 _TRANSIENT = (
@@ -53,13 +53,7 @@ class CloudKmsAead:
         self._client = client
         self._key_name = key_name
         self._timeout = timeout
-        self._retry = google_retry.Retry(
-            predicate=google_retry.if_exception_type(*_TRANSIENT),
-            initial=0.05,
-            maximum=1.0,
-            multiplier=2.0,
-            timeout=timeout,
-        )
+        self._retry = retry_within(timeout, *_TRANSIENT)
 
     def encrypt(self, plaintext: bytes, associated_data: bytes) -> bytes:
         response = self._call(

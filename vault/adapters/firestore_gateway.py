@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from google.api_core import exceptions as google_errors
-from google.api_core import retry as google_retry
 from google.cloud import firestore
 
+from vault.adapters.google_calls import retry_within
 from vault.errors import DependencyUnavailable
 
 _RETRYABLE = (google_errors.ServiceUnavailable, google_errors.Aborted)
@@ -24,13 +24,7 @@ class FirestoreGateway:
     def __init__(self, client: firestore.Client, timeout: float) -> None:
         self.client = client
         self.timeout = timeout
-        self.retry = google_retry.Retry(
-            predicate=google_retry.if_exception_type(*_RETRYABLE),
-            initial=0.05,
-            maximum=1.0,
-            multiplier=2.0,
-            timeout=timeout,
-        )
+        self.retry = retry_within(timeout, *_RETRYABLE)
 
     def call(self, operation: Callable[[], _T]) -> _T:
         try:
