@@ -24,6 +24,8 @@ from vault.service import VaultService
 if TYPE_CHECKING:
     from vault.adapters.local_issuer import LocalDevIssuer
 
+LOCAL_ISSUER = "urn:grantex:vault:local-dev"  # the iss of `grants mint` tokens
+
 
 @dataclass(frozen=True)
 class Vault:
@@ -73,8 +75,13 @@ def _grant_verifier(settings: Settings) -> GrantVerifier:
         raise ConfigurationError(
             "the gcp backend needs VAULT_GRANT_ISSUER and VAULT_GRANT_JWKS_URL"
         )
-    issuer = local_dev_issuer(settings)
-    return GrantVerifier(JwksCache(issuer.jwks), issuer.issuer, settings.grant_audience)
+    # The dev key is loaded (or made: an RSA key generation) on the first exchange, not
+    # at start: most local processes only ever store.
+    return GrantVerifier(
+        JwksCache(lambda: local_dev_issuer(settings).jwks()),
+        settings.grant_issuer or LOCAL_ISSUER,
+        settings.grant_audience,
+    )
 
 
 def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
@@ -82,9 +89,7 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
 
     if settings.backend != "local":
         raise ConfigurationError("the development grant issuer exists only on the local backend")
-    if settings.grant_issuer is None:
-        return LocalDevIssuer(settings.data_dir)
-    return LocalDevIssuer(settings.data_dir, settings.grant_issuer)
+    return LocalDevIssuer(settings.data_dir, settings.grant_issuer or LOCAL_ISSUER)
 
 
 def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:

@@ -22,7 +22,6 @@ from jwt.algorithms import RSAAlgorithm
 
 from vault.adapters.secret_files import read_or_create
 
-LOCAL_ISSUER = "urn:grantex:vault:local-dev"
 KEY_ID = "local-dev-1"
 
 
@@ -36,7 +35,7 @@ def _new_private_key() -> bytes:
 
 
 class LocalDevIssuer:
-    def __init__(self, data_dir: Path, issuer: str = LOCAL_ISSUER) -> None:
+    def __init__(self, data_dir: Path, issuer: str) -> None:
         pem = read_or_create(data_dir / "grant-issuer.pem", _new_private_key)
         self._private_key = serialization.load_pem_private_key(pem, password=None)
         self.issuer = issuer
