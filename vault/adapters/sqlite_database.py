@@ -3,10 +3,18 @@
 ``synchronous=NORMAL`` (WAL): a power cut may lose the last commits but never corrupts
 the file; this backend is for laptops and tests. Disk and lock errors surface as
 ``DependencyUnavailable`` (503), and a failed transaction is rolled back whole.
+
+Writers queue on a lock of their own (a thread lock, then ``flock`` on a file beside the
+database, for the other worker processes) before ``BEGIN IMMEDIATE``. SQLite's busy
+handler would also serialise them, but by sleeping and polling (up to 100 ms a nap),
+which turns contention into long latency tails; a blocking lock hands over at once.
+Readers never wait: WAL lets them read while one writer writes.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -70,6 +78,9 @@ class SqliteDatabase:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._lock_path = path.with_name(path.name + ".write-lock")
+        self._lock_file: tuple[int, int] | None = None  # (pid, fd): flock is per process
         try:
             self._connection().executescript(_SCHEMA)
         except sqlite3.OperationalError:
@@ -86,17 +97,30 @@ class SqliteDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
+        with self._write_lock:
+            descriptor = self._process_lock_descriptor()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
+                connection = self._connection()
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield connection
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except sqlite3.OperationalError:
+                raise DependencyUnavailable() from None
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def _process_lock_descriptor(self) -> int:
+        # Opened in this process: a descriptor inherited across fork shares its lock.
+        pid = os.getpid()
+        if self._lock_file is None or self._lock_file[0] != pid:
+            descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._lock_file = (pid, descriptor)
+        return self._lock_file[1]
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
         try:
