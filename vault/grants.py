@@ -11,20 +11,26 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
-
 from vault.errors import DependencyUnavailable, Unauthorized
+
+# PyJWT (and the X.509 parts of cryptography it loads) and urllib are imported on the
+# first exchange, not at start: they are a fifth of a cold start, and most requests
+# never need them.
 
 LEEWAY_SECONDS = 30
 JWKS_TTL_SECONDS = 300.0
 REFETCH_INTERVAL_SECONDS = 30.0
+# A token verified once is trusted again without its RSA check until it expires (plus
+# the leeway), or for this long, whichever comes first. This does not lengthen the trust
+# in a key withdrawn from the JWKS, which the JWKS cache keeps for JWKS_TTL_SECONDS
+# anyway; and revocation is unaffected: an exchange reads both denylists every time.
+VERIFIED_CACHE_SECONDS = 60.0
+_VERIFIED_CACHE_LIMIT = 10_000
 _MAX_JWKS_BYTES = 1 << 20
 _LOOPBACK_PREFIXES = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
@@ -62,6 +68,8 @@ def fetch_jwks(location: str, timeout: float) -> Callable[[], dict[str, Any]]:
     if location.startswith("https://") or location.startswith(_LOOPBACK_PREFIXES):
 
         def from_url() -> dict[str, Any]:
+            import urllib.request
+
             request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
                 location, headers={"Accept": "application/json"}
             )
@@ -95,6 +103,9 @@ class JwksCache:
         return self._keys.get(kid)
 
     def _refresh(self, now: float) -> None:
+        import jwt
+        from jwt.algorithms import RSAAlgorithm
+
         with self._lock:
             try:
                 document = self._load()
@@ -118,12 +129,36 @@ class JwksCache:
 
 
 class GrantVerifier:
-    def __init__(self, keys: JwksCache, issuer: str, audience: str | None) -> None:
+    def __init__(
+        self,
+        keys: JwksCache,
+        issuer: str,
+        audience: str | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        self._clock = clock
+        self._verified: dict[str, tuple[GrantClaims, float]] = {}
 
     def verify(self, token: str) -> GrantClaims:
+        now = self._clock()
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        grant, expires_at = self._verify(token)
+        if len(self._verified) >= _VERIFIED_CACHE_LIMIT:
+            self._verified.clear()
+        self._verified[token] = (
+            grant,
+            min(expires_at + LEEWAY_SECONDS, now + VERIFIED_CACHE_SECONDS),
+        )
+        return grant
+
+    def _verify(self, token: str) -> tuple[GrantClaims, float]:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -149,7 +184,7 @@ class GrantVerifier:
             )
         except jwt.PyJWTError:
             raise Unauthorized() from None
-        return _claims(claims)
+        return _claims(claims), float(claims["exp"])
 
 
 def _claims(claims: dict[str, Any]) -> GrantClaims:

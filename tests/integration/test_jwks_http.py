@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,7 +17,9 @@ from tests.support.issuer import ISSUER, TestIssuer, new_rsa_key, public_jwk
 from vault.errors import DependencyUnavailable, Unauthorized
 from vault.grants import (
     JWKS_TTL_SECONDS,
+    LEEWAY_SECONDS,
     REFETCH_INTERVAL_SECONDS,
+    VERIFIED_CACHE_SECONDS,
     GrantVerifier,
     JwksCache,
     fetch_jwks,
@@ -136,3 +139,38 @@ def test_plain_http_is_refused_unless_loopback():
         fetch_jwks("http://issuer.example/jwks.json", 1.0)
     with pytest.raises(ValueError):
         fetch_jwks("ftp://issuer.example/jwks.json", 1.0)
+
+
+class CountingKeys(JwksCache):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lookups = 0
+
+    def key_for(self, kid: str) -> Any | None:
+        self.lookups += 1
+        return super().key_for(kid)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "checked_again_after"),
+    [(3600, VERIFIED_CACHE_SECONDS), (5, 5 + LEEWAY_SECONDS)],
+)
+def test_a_verified_token_is_checked_again_after_the_cache_window_or_its_expiry(
+    served, issuer: TestIssuer, lifetime: int, checked_again_after: float
+):
+    served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
+    wall = Clock()
+    wall.now = float(int(time.time()))
+    keys = CountingKeys(fetch_jwks(served.url, 2.0), Clock())
+    verifier = GrantVerifier(keys, ISSUER, None, clock=wall)
+    token = issuer.mint(exp=int(wall.now) + lifetime)
+
+    for _ in range(3):
+        verifier.verify(token)
+    assert keys.lookups == 1  # one signature check, then the verified cache
+    wall.now += checked_again_after - 1
+    verifier.verify(token)
+    assert keys.lookups == 1
+    wall.now += 2
+    verifier.verify(token)  # still valid in real time, so checked and cached again
+    assert keys.lookups == 2
