@@ -13,6 +13,7 @@ Readers never wait: WAL lets them read while one writer writes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -71,6 +72,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
+_CHECKPOINT_EVERY = 256  # commits of this process between two passive checkpoints
+
+
 class SqliteDatabase:
     """Connections and transactions; shared by the credential and key stores."""
 
@@ -81,6 +85,7 @@ class SqliteDatabase:
         self._write_lock = threading.Lock()
         self._lock_path = path.with_name(path.name + ".write-lock")
         self._lock_file: tuple[int, int] | None = None  # (pid, fd): flock is per process
+        self._commits = 0
         try:
             self._connection().executescript(_SCHEMA)
         except sqlite3.OperationalError:
@@ -92,11 +97,26 @@ class SqliteDatabase:
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            # Never checkpoint inside COMMIT: that copies the WAL into the database and
+            # fsyncs it while every writer waits on the locks. transaction() runs a
+            # passive checkpoint after releasing them instead.
+            connection.execute("PRAGMA wal_autocheckpoint=0")
             self._local.connection = connection
         return connection
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._locked_transaction() as connection:
+            yield connection
+        self._commits += 1  # under the GIL; an occasional lost count is harmless
+        if self._commits % _CHECKPOINT_EVERY == 0:
+            # Outside the locks, so other writers go on meanwhile; one that fails (busy,
+            # disk) is left to the next.
+            with contextlib.suppress(sqlite3.OperationalError):
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
             descriptor = self._process_lock_descriptor()
             fcntl.flock(descriptor, fcntl.LOCK_EX)
