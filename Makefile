@@ -6,7 +6,7 @@ DATA := .vault-data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck unit setup dev-setup clean
+.PHONY: run test lint typecheck unit setup dev-setup bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,16 @@ lint: dev-setup
 
 typecheck: dev-setup
 	$(BIN)/mypy
+
+$(VENV)/.bench: requirements.txt requirements-bench.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+## The benchmark: prints a table, writes bench/results.json and docs/bench.png (~3 min).
+## It uses the test support code (emulator, fake KMS), so it needs the dev setup too.
+bench: dev-setup $(VENV)/.bench
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-infra .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+-- GET / on the bare function: it answers "ok".
+wrk.method = "GET"
+wrk.path = "/"
