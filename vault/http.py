@@ -28,7 +28,7 @@ from vault.errors import (
     UnsupportedMediaType,
     VaultError,
 )
-from vault.routes import Call, Reply, Route, match_route
+from vault.routes import Call, Operation, Reply, Route, match_route
 
 MAX_BODY_BYTES = 64 * 1024
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
@@ -62,19 +62,7 @@ def handle(request: flask.Request, app: Any) -> flask.Response:
             if operation is None:
                 raise MethodNotAllowed(route.allowed())
             call = Call(request=request, request_id=request_id, path_params=path_params)
-            if operation.auth == "api_key":
-                call.caller, rate_headers = app.guard.admit_api_key(
-                    bearer_token(request), client_address(request)
-                )
-                headers.update(rate_headers)
-                outcome.developer_id = call.caller.developer_id
-            elif operation.auth == "grant":
-                call.grant, rate_headers = app.guard.admit_grant(
-                    bearer_token(request), client_address(request)
-                )
-                headers.update(rate_headers)
-                outcome.developer_id = call.grant.developer_id
-                outcome.extra["grantTokenId"] = call.grant.token_id
+            headers.update(_authenticate(app, operation, call, outcome))
             if operation.has_body:
                 call.body = parse_json_body(request, body)
             reply = operation.run(app, call)
@@ -124,6 +112,21 @@ def handle(request: flask.Request, app: Any) -> flask.Response:
         **outcome.extra,
     )
     return response
+
+
+def _authenticate(app: Any, operation: Operation, call: Call, outcome: Outcome) -> dict[str, str]:
+    """Admit the caller the operation asks for; returns the rate-limit headers."""
+    token, client = bearer_token(call.request), client_address(call.request)
+    if operation.auth == "api_key":
+        call.caller, rate_headers = app.guard.admit_api_key(token, client)
+        outcome.developer_id = call.caller.developer_id
+        return dict(rate_headers)
+    if operation.auth == "grant":
+        call.grant, rate_headers = app.guard.admit_grant(token, client)
+        outcome.developer_id = call.grant.developer_id
+        outcome.extra["grantTokenId"] = call.grant.token_id
+        return dict(rate_headers)
+    return {}
 
 
 def error_reply(error: VaultError, request_id: str) -> Reply:
