@@ -83,16 +83,8 @@ class VaultService:
             token_expires_at=request.expiry_micros(),
             now=now,
         )
-        audit = AuditEntry(
-            entry_id=new_audit_id(),
-            action="store",
-            developer_id=developer_id,
-            actor=caller.key_id,
-            credential_id=record_id,
-            principal_id=request.principal_id,
-            service=request.service,
-            request_id=request_id,
-            at=now,
+        audit = self._audit_factory(caller, "store", request_id)(
+            record_id, request.principal_id, request.service
         )
         result = self._store.upsert(write, audit)
         return StoredSummary(
