@@ -2,7 +2,9 @@
 
 Order of refusals: no matching scope (403) -> one read of the credential and both
 denylist entries -> revoked (401) -> no credential (404) -> stored token already
-expired (409). Only then is the data key unwrapped (one KMS call), the exchange
+expired (409). Revocation is read together with the credential (one round trip), so a
+revoked token with a bad body or scope hears 400 or 403 rather than 401; it is refused
+either way. Only then is the data key unwrapped (one KMS call), the exchange
 audited, and the token handed out. A ciphertext that fails authentication is never
 "best-effort" decrypted: the request fails closed with an error log naming the record.
 """
@@ -54,7 +56,18 @@ class ExchangeService:
             expired = CredentialExpired()
             expired.extra_body["tokenExpiresAt"] = format_micros(stored.token_expires_at)
             raise expired
-        binding = record_binding(stored.developer_id, stored.principal_id, stored.service)
+        # Decrypt for the triple the grant asked for, never for what the record says: a
+        # record copied under another id then fails authentication instead of handing
+        # one principal's token to another's agent.
+        if (stored.principal_id, stored.service) != (grant.principal_id, service):
+            logs.emit(
+                "ERROR",
+                "stored credential does not match its id; refusing to release it",
+                credentialId=record_id,
+                requestId=request_id,
+            )
+            raise IntegrityError()
+        binding = record_binding(grant.developer_id, grant.principal_id, service)
         try:
             access_token = self._envelope.open(binding, ACCESS_TOKEN, stored.access_token)
         except IntegrityError:

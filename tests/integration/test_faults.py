@@ -166,3 +166,39 @@ def test_tampered_or_moved_ciphertext_fails_closed(
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     errors = [line for line in logged if line.get("credentialId") == victim["id"]]
     assert errors and errors[0]["severity"] == "ERROR"
+
+
+def copy_record(source_id: str, target_id: str) -> None:
+    """Copy a whole stored record (fields and ciphertext) under another id."""
+    store: Any = get_vault().credentials
+    if os.environ["VAULT_BACKEND"] == "gcp":
+        data = store._credentials.document(source_id).get().to_dict()
+        store._credentials.document(target_id).set(data)
+    else:
+        with store._db.transaction() as connection:
+            connection.execute(
+                "INSERT INTO credentials SELECT ?, developer_id, principal_id, service,"
+                " credential_type, access_token, refresh_token, token_expires_at,"
+                " metadata_json, created_at, updated_at FROM credentials WHERE id = ?",
+                (target_id, source_id),
+            )
+
+
+def test_a_record_copied_under_another_principals_id_is_never_released(
+    backend_env, issuer: TestIssuer
+):
+    client = make_client()
+    api_key = get_vault().keys.create("dev-1", "tests")[0]
+    alice = client.post(
+        PATH,
+        json={**BODY, "principalId": "alice", "accessToken": "ghp_ALICE"},
+        headers=bearer(api_key),
+    ).get_json()
+    copy_record(alice["id"], credential_id("dev-1", "bob", "github"))
+
+    response = client.post(
+        PATH + "/exchange", json={"service": "github"}, headers=bearer(issuer.mint(sub="bob"))
+    )
+
+    assert response.status_code == 500
+    assert "ghp_ALICE" not in response.get_data(as_text=True)
