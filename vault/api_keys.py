@@ -86,6 +86,7 @@ class ApiKeyAdmin:
             name=name,
             digest=digest(api_key),
             created_at=now_micros(),
+            cursor_secret=secrets.token_hex(32),
         )
         self._store.create(record)
         return api_key, record

@@ -2,8 +2,9 @@
 
 A cursor is ``base64url(json [version, createdAt, id]) "." base64url(tag)`` where the
 tag is a truncated HMAC-SHA256 over the binding (developer, filters) and the payload,
-keyed by the caller's API-key digest: a digest the server holds and the caller never
-sees. A forged, garbled or foreign cursor (another developer, other filters) is 400.
+keyed by a random secret stored with the caller's API key and never shown to anyone.
+A forged, garbled or foreign cursor (another developer, other filters) is 400, and so
+is a correctly tagged one whose position is not a real (createdAt, id).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hmac
 import json
 
 from vault.errors import BadRequest, FieldError
-from vault.ids import encode_parts
+from vault.ids import encode_parts, is_credential_id
 
 _VERSION = 1
 _TAG_BYTES = 16
@@ -76,6 +77,12 @@ def decode_cursor(
         version, created_at, credential_id = json.loads(payload)
     except (ValueError, TypeError):
         raise invalid from None
-    if version != _VERSION or not isinstance(created_at, int) or not isinstance(credential_id, str):
+    if (
+        version != _VERSION
+        or type(created_at) is not int
+        or not 0 <= created_at < 2**63
+        or not isinstance(credential_id, str)
+        or not is_credential_id(credential_id)
+    ):
         raise invalid
     return created_at, credential_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -148,6 +148,9 @@ class ApiKeyRecord:
     digest: str  # hex SHA-256 of the whole key
     created_at: int
     revoked_at: int | None = None
+    # Keys the HMAC of this key's list cursors. Random, kept server-side, never shown:
+    # unlike the digest, the caller cannot compute it from the key they hold.
+    cursor_secret: str = field(default="", repr=False)
 
 
 class ApiKeyStore(Protocol):

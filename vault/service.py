@@ -49,7 +49,8 @@ def new_audit_id() -> str:
 
 
 def _cursor_secret(caller: ApiKeyRecord) -> bytes:
-    return bytes.fromhex(caller.digest)
+    # Keys made before cursor secrets existed fall back to their digest.
+    return bytes.fromhex(caller.cursor_secret or caller.digest)
 
 
 class VaultService:

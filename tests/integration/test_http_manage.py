@@ -222,3 +222,18 @@ def test_cursor_is_bound_to_the_filters_and_the_caller(client, key_one, key_two)
 
     assert same.status_code == 200
     assert [r.status_code for r in (other_filter, foreign, forged)] == [400, 400, 400]
+
+
+def test_a_cursor_signed_with_the_key_digest_is_refused(client, key_one):
+    """The digest of an API key is computable by its holder; cursors must not rely on it."""
+    import hashlib
+
+    from vault.cursors import encode_cursor
+
+    store(client, key_one)
+    digest = bytes.fromhex(hashlib.sha256(key_one.encode()).hexdigest())
+    forged = encode_cursor(digest, "dev-1", None, None, (2**70, "vc_" + "a" * 32))
+
+    response = client.get(PATH, query_string={"cursor": forged}, headers=bearer(key_one))
+
+    assert response.status_code == 400

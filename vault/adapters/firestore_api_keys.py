@@ -25,6 +25,7 @@ class FirestoreApiKeyStore:
             "name": record.name,
             "createdAt": record.created_at,
             "revokedAt": record.revoked_at,
+            "cursorSecret": record.cursor_secret,
         }
         self._gw.call(
             lambda: reference.create(document, retry=self._gw.retry, timeout=self._gw.timeout)
@@ -72,4 +73,5 @@ def _key_record(digest: str, data: dict[str, Any] | None) -> ApiKeyRecord:
         digest=digest,
         created_at=data["createdAt"],
         revoked_at=data.get("revokedAt"),
+        cursor_secret=data.get("cursorSecret", ""),
     )

@@ -17,7 +17,7 @@ class SqliteApiKeyStore:
         with self._db.transaction() as connection:
             connection.execute(
                 "INSERT INTO api_keys (digest, key_id, developer_id, name, created_at,"
-                " revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " revoked_at, cursor_secret) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.digest,
                     record.key_id,
@@ -25,6 +25,7 @@ class SqliteApiKeyStore:
                     record.name,
                     record.created_at,
                     record.revoked_at,
+                    record.cursor_secret,
                 ),
             )
 
@@ -50,7 +51,9 @@ class SqliteApiKeyStore:
             return cursor.rowcount == 1
 
 
-_SELECT_KEYS = "SELECT key_id, developer_id, name, digest, created_at, revoked_at FROM api_keys"
+_SELECT_KEYS = (
+    "SELECT key_id, developer_id, name, digest, created_at, revoked_at, cursor_secret FROM api_keys"
+)
 
 
 def _key(row: sqlite3.Row) -> ApiKeyRecord:

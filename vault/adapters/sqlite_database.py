@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     developer_id TEXT NOT NULL,
     name TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    cursor_secret TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -87,7 +88,13 @@ class SqliteDatabase:
         self._lock_file: tuple[int, int] | None = None  # (pid, fd): flock is per process
         self._commits = 0
         try:
-            self._connection().executescript(_SCHEMA)
+            connection = self._connection()
+            connection.executescript(_SCHEMA)
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(api_keys)")}
+            if "cursor_secret" not in columns:  # a data dir from before cursor secrets
+                connection.execute(
+                    "ALTER TABLE api_keys ADD COLUMN cursor_secret TEXT NOT NULL DEFAULT ''"
+                )
         except sqlite3.OperationalError:
             raise DependencyUnavailable() from None
 
