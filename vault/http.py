@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,11 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def handle(request: flask.Request, app: Any) -> flask.Response:
+def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response:
+    """``get_app`` builds (once) or returns the Vault; a failure to build it is answered
+    in the error shape like any other (503 when a dependency is down)."""
     started = time.perf_counter()
+    app: Any = None
     request_id = request.headers.get("X-Request-Id", "")
     if not _SANE_REQUEST_ID.fullmatch(request_id):
         request_id = secrets.token_hex(16)
@@ -62,14 +66,21 @@ def handle(request: flask.Request, app: Any) -> flask.Response:
             if operation is None:
                 raise MethodNotAllowed(route.allowed())
             call = Call(request=request, request_id=request_id, path_params=path_params)
+            app = get_app()
             headers.update(_authenticate(app, operation, call, outcome))
             if operation.has_body:
                 call.body = parse_json_body(request, body)
             reply = operation.run(app, call)
-    except VaultError as error:
+    except DependencyUnavailable as error:
         reply = error_reply(error, request_id)
-        if isinstance(error, DependencyUnavailable):
-            logs.emit("WARNING", "dependency unavailable", requestId=request_id)
+        logs.emit("WARNING", "dependency unavailable", requestId=request_id)
+    except VaultError as error:
+        if error.status >= 500:
+            # Our own message (a missing setting, a ciphertext that failed authentication)
+            # goes to the log; the caller gets the bare 500, which reveals nothing.
+            logs.emit("ERROR", error.message, requestId=request_id, errorType=type(error).__name__)
+            error = VaultError()
+        reply = error_reply(error, request_id)
     except Exception as error:  # noqa: BLE001 - the one place that catches everything
         logs.emit(
             "ERROR",
@@ -106,7 +117,8 @@ def handle(request: flask.Request, app: Any) -> flask.Response:
         latencyMs=round((time.perf_counter() - started) * 1000, 3),
         **{
             logs.TRACE_FIELD: logs.trace_field(
-                request.headers.get("X-Cloud-Trace-Context"), app.settings.project
+                request.headers.get("X-Cloud-Trace-Context"),
+                None if app is None else app.settings.project,
             )
         },
         **outcome.extra,

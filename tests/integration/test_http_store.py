@@ -283,3 +283,19 @@ def test_head_answers_like_get_without_a_body(client, api_key):
     assert response.status_code == 200
     assert response.get_data() == b""
     assert response.headers["X-RateLimit-Limit"] == "1200"
+
+
+def test_a_vault_that_cannot_start_answers_in_the_error_shape_and_says_why_only_in_the_log(
+    capsys,
+):
+    os.environ.update({"VAULT_BACKEND": "gcp"})  # without project, key or issuer
+    client = make_client()
+
+    response = client.post(
+        "/v1/vault/credentials", json=BODY, headers={"Authorization": "Bearer x"}
+    )
+
+    body = assert_error(response, 500, "INTERNAL_ERROR")
+    assert body["message"] == "internal error"
+    assert "GOOGLE_CLOUD_PROJECT" in capsys.readouterr().out
+    assert client.options("/v1/vault/credentials").status_code == 204
