@@ -15,6 +15,7 @@ locals {
     VAULT_GRANT_ISSUER                   = var.grant_issuer
     VAULT_GRANT_JWKS_URL                 = var.grant_jwks_url
     VAULT_GRANT_AUDIENCE                 = var.grant_audience
+    VAULT_TRUSTED_PROXY_HOPS             = tostring(var.trusted_proxy_hops)
   }
 }
 

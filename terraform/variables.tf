@@ -163,6 +163,17 @@ variable "api_key_cache_seconds" {
   }
 }
 
+variable "trusted_proxy_hops" {
+  type        = number
+  description = "How many proxies in front of the function append to X-Forwarded-For (VAULT_TRUSTED_PROXY_HOPS); the client address for failed-authentication limits is that many entries from the right. 1 for Cloud Run's front end alone; 2 behind an external HTTPS load balancer."
+  default     = 1
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 5 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops
+    error_message = "trusted_proxy_hops must be a whole number from 0 to 5."
+  }
+}
+
 variable "rate_limit_per_minute" {
   type        = number
   description = "Requests per API key per minute, per instance (VAULT_RATE_LIMIT_PER_MINUTE). 0 disables the limit."

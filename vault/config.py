@@ -40,6 +40,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("VAULT_EXCHANGE_RATE_LIMIT_PER_MINUTE", "120", "exchanges per grant"),
     SettingSpec("VAULT_AUTH_FAILURES_PER_MINUTE", "60", "failed authentications per client"),
     SettingSpec("VAULT_RPC_TIMEOUT_SECONDS", "5", "deadline of each Firestore or KMS call"),
+    SettingSpec(
+        "VAULT_TRUSTED_PROXY_HOPS", "0", "proxies whose X-Forwarded-For entries are trusted"
+    ),
     SettingSpec("VAULT_GRANT_ISSUER", None, "the `iss` that grant tokens must carry"),
     SettingSpec("VAULT_GRANT_JWKS_URL", None, "https URL or file path of the issuer's JWKS"),
     SettingSpec("VAULT_GRANT_AUDIENCE", None, "the `aud` grant tokens must carry, if set"),
@@ -62,6 +65,7 @@ class Settings:
     exchange_rate_limit_per_minute: int
     auth_failures_per_minute: int
     rpc_timeout_seconds: float
+    trusted_proxy_hops: int
     grant_issuer: str | None
     grant_jwks_url: str | None
     grant_audience: str | None
@@ -92,6 +96,7 @@ class Settings:
             ),
             auth_failures_per_minute=_number(get, "VAULT_AUTH_FAILURES_PER_MINUTE", int),
             rpc_timeout_seconds=_number(get, "VAULT_RPC_TIMEOUT_SECONDS", float),
+            trusted_proxy_hops=_number(get, "VAULT_TRUSTED_PROXY_HOPS", int),
             grant_issuer=get("VAULT_GRANT_ISSUER"),
             grant_jwks_url=get("VAULT_GRANT_JWKS_URL"),
             grant_audience=get("VAULT_GRANT_AUDIENCE"),

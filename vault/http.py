@@ -10,6 +10,7 @@ with a bare 500.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -128,7 +129,8 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
 
 def _authenticate(app: Any, operation: Operation, call: Call, outcome: Outcome) -> dict[str, str]:
     """Admit the caller the operation asks for; returns the rate-limit headers."""
-    token, client = bearer_token(call.request), client_address(call.request)
+    token = bearer_token(call.request)
+    client = client_address(call.request, app.settings.trusted_proxy_hops)
     if operation.auth == "api_key":
         call.caller, rate_headers = app.guard.admit_api_key(token, client)
         outcome.developer_id = call.caller.developer_id
@@ -202,10 +204,21 @@ def bearer_token(request: flask.Request) -> str | None:
     return token.strip()
 
 
-def client_address(request: flask.Request) -> str:
-    """The address Google's front end saw: the last X-Forwarded-For entry (earlier
-    entries are whatever the client chose to send), else the peer address."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded:
-        return forwarded.rsplit(",", 1)[-1].strip()
-    return request.remote_addr or "unknown"
+def client_address(request: flask.Request, trusted_hops: int) -> str:
+    """The client's address for failed-authentication limits.
+
+    Each trusted proxy appends the address it saw to X-Forwarded-For, so the entry
+    ``trusted_hops`` from the right is the one no client can choose (entries left of it
+    are whatever the client sent). With no trusted proxy, or a malformed entry, the
+    peer address is used."""
+    peer = request.remote_addr or "unknown"
+    if trusted_hops <= 0:
+        return peer
+    entries = request.headers.get("X-Forwarded-For", "").split(",")
+    if len(entries) < trusted_hops:
+        return peer
+    candidate = entries[-trusted_hops].strip()
+    try:
+        return str(ipaddress.ip_address(candidate[:64]))
+    except ValueError:
+        return peer

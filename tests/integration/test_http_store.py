@@ -232,17 +232,38 @@ def test_per_key_rate_limit_is_429_with_retry_after(backend_env):
 
 def test_repeated_auth_failures_from_one_address_are_429(backend_env):
     os.environ["VAULT_AUTH_FAILURES_PER_MINUTE"] = "2"
+    os.environ["VAULT_TRUSTED_PROXY_HOPS"] = "1"  # as behind Cloud Run's front end
     client = make_client()
     api_key = get_vault().keys.create("dev-1", "tests")[0]
     wrong = {"Authorization": "Bearer gx_live_" + "B" * 43}
 
-    statuses = [client.post(PATH, json=BODY, headers=wrong).status_code for _ in range(3)]
-    from_elsewhere = client.post(
-        PATH, json=BODY, headers={**auth(api_key), "X-Forwarded-For": "203.0.113.9"}
-    )
+    def from_address(forwarded: str, headers: dict[str, str]) -> int:
+        response = client.post(PATH, json=BODY, headers={**headers, "X-Forwarded-For": forwarded})
+        return int(response.status_code)
+
+    # The client varies the entries it controls (the left ones); the proxy's is the same.
+    statuses = [from_address(f"10.0.0.{n}, 198.51.100.7", wrong) for n in range(3)]
+    victim_elsewhere = from_address("203.0.113.9", auth(api_key))
+    same_address_good_key = from_address("198.51.100.7", auth(api_key))
 
     assert statuses == [401, 401, 429]
-    assert from_elsewhere.status_code == 201
+    assert victim_elsewhere == 201
+    assert same_address_good_key == 429  # refused before its key is even looked up
+
+
+def test_forwarded_for_is_ignored_without_a_trusted_proxy(backend_env):
+    os.environ["VAULT_AUTH_FAILURES_PER_MINUTE"] = "2"
+    client = make_client()
+    wrong = {"Authorization": "Bearer gx_live_" + "B" * 43}
+
+    statuses = [
+        client.post(
+            PATH, json=BODY, headers={**wrong, "X-Forwarded-For": f"203.0.113.{n}"}
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [401, 401, 429]  # one peer, whatever the header claims
 
 
 def test_request_log_line_is_structured_and_holds_no_secret(client, api_key, capsys):
