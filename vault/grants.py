@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from vault.errors import DependencyUnavailable, Unauthorized
 
@@ -32,7 +33,7 @@ REFETCH_INTERVAL_SECONDS = 30.0
 VERIFIED_CACHE_SECONDS = 60.0
 _VERIFIED_CACHE_LIMIT = 10_000
 _MAX_JWKS_BYTES = 1 << 20
-_LOOPBACK_PREFIXES = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,69 +64,89 @@ def allows(scopes: tuple[str, ...], service: str) -> bool:
     return any(scope in accepted for scope in scopes)
 
 
-def fetch_jwks(location: str, timeout: float) -> Callable[[], dict[str, Any]]:
+def fetch_jwks(location: str, timeout: float) -> Callable[[], Any]:
     """A loader for an https URL (plain http only on loopback, for tests) or a file."""
-    if location.startswith("https://") or location.startswith(_LOOPBACK_PREFIXES):
+    parsed = urlsplit(location)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS):
 
-        def from_url() -> dict[str, Any]:
+        def from_url() -> Any:
             import urllib.request
 
             request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
                 location, headers={"Accept": "application/json"}
             )
             with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
-                return dict(json.loads(reply.read(_MAX_JWKS_BYTES)))
+                return json.loads(reply.read(_MAX_JWKS_BYTES))
 
         return from_url
-    if "://" in location:
+    if parsed.scheme:
         raise ValueError("VAULT_GRANT_JWKS_URL must be an https URL or a file path")
     path = Path(location)
-    return lambda: dict(json.loads(path.read_text()))
+    return lambda: json.loads(path.read_text())
 
 
 class JwksCache:
+    """The issuer's signing keys. Fetched when first needed, again when older than
+    ``JWKS_TTL_SECONDS``, and again when a token names an unknown ``kid``; but never
+    more than once per ``REFETCH_INTERVAL_SECONDS``, whether the last attempt worked or
+    not, so an issuer outage costs one slow fetch per interval, not one per request.
+    While the issuer is unreachable the keys already held stay in use."""
+
     def __init__(
-        self, load: Callable[[], dict[str, Any]], clock: Callable[[], float] = time.monotonic
+        self, load: Callable[[], Any], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._load = load
         self._clock = clock
         self._keys: dict[str, Any] = {}
-        self._loaded_at: float | None = None
+        self._loaded_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch, successful or not
         self._lock = threading.Lock()
 
     def key_for(self, kid: str) -> Any | None:
-        now = self._clock()
-        stale = self._loaded_at is None or now - self._loaded_at > JWKS_TTL_SECONDS
-        unknown = kid not in self._keys
-        may_refetch = self._loaded_at is None or now - self._loaded_at > REFETCH_INTERVAL_SECONDS
-        if stale or (unknown and may_refetch):
-            self._refresh(now)
+        if self._wants_fetch(kid, self._clock()):
+            with self._lock:
+                now = self._clock()
+                if self._wants_fetch(kid, now):  # another thread may have just fetched
+                    self._fetch(now)
+        if not self._keys and self._loaded_at is None:
+            raise DependencyUnavailable("the grant issuer's keys are unavailable")
         return self._keys.get(kid)
 
-    def _refresh(self, now: float) -> None:
+    def _wants_fetch(self, kid: str, now: float) -> bool:
+        if self._attempted_at is None:
+            return True
+        if now - self._attempted_at <= REFETCH_INTERVAL_SECONDS:
+            return False
+        stale = self._loaded_at is None or now - self._loaded_at > JWKS_TTL_SECONDS
+        return stale or kid not in self._keys
+
+    def _fetch(self, now: float) -> None:
+        import http.client
+
         import jwt
         from jwt.algorithms import RSAAlgorithm
 
-        with self._lock:
-            try:
-                document = self._load()
-            except (OSError, ValueError):
-                if not self._keys:
-                    raise DependencyUnavailable("the grant issuer's keys are unavailable") from None
-                return  # keep serving with the keys we have
-            keys: dict[str, Any] = {}
-            for jwk in document.get("keys", []):
-                if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+        self._attempted_at = now
+        try:
+            document = self._load()
+            published = document["keys"]
+            if not isinstance(published, list):
+                raise TypeError("keys is not a list")
+        except (OSError, ValueError, TypeError, KeyError, http.client.HTTPException):
+            return  # keep serving with the keys we have, if any
+        keys: dict[str, Any] = {}
+        for jwk in published:
+            if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+                continue
+            if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+                continue
+            if isinstance(jwk.get("kid"), str):
+                try:
+                    keys[jwk["kid"]] = RSAAlgorithm.from_jwk(jwk)
+                except (jwt.PyJWTError, ValueError, KeyError, TypeError):
                     continue
-                if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
-                    continue
-                if isinstance(jwk.get("kid"), str):
-                    try:
-                        keys[jwk["kid"]] = RSAAlgorithm.from_jwk(jwk)
-                    except (jwt.PyJWTError, ValueError, KeyError):
-                        continue
-            self._keys = keys
-            self._loaded_at = now
+        self._keys = keys
+        self._loaded_at = now
 
 
 class GrantVerifier:

@@ -174,3 +174,38 @@ def test_a_verified_token_is_checked_again_after_the_cache_window_or_its_expiry(
     wall.now += 2
     verifier.verify(token)  # still valid in real time, so checked and cached again
     assert keys.lookups == 2
+
+
+def test_an_issuer_outage_costs_one_fetch_per_interval_not_one_per_request(
+    served, issuer: TestIssuer
+):
+    served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
+    clock = Clock()
+    verifier = verifier_for(served, clock)
+    verifier.verify(issuer.mint())
+    served.down = True
+    clock.now += JWKS_TTL_SECONDS + 1
+
+    for _ in range(5):
+        verifier.verify(issuer.mint())  # stale keys, still served
+
+    assert served.hits == 2  # the first fetch, then one failed attempt
+    clock.now += REFETCH_INTERVAL_SECONDS + 1
+    verifier.verify(issuer.mint())
+    assert served.hits == 3
+
+
+@pytest.mark.parametrize("document", [["not", "an", "object"], {"keys": "nope"}, {"k": []}])
+def test_a_malformed_jwks_is_unavailable_not_a_crash(served, issuer: TestIssuer, document):
+    served.document = document  # type: ignore[assignment]
+
+    with pytest.raises(DependencyUnavailable):
+        verifier_for(served, Clock()).verify(issuer.mint())
+
+
+@pytest.mark.parametrize(
+    "location", ["http://localhost.evil.example/jwks", "http://localhost@evil.example/jwks"]
+)
+def test_loopback_lookalikes_do_not_get_plain_http(location):
+    with pytest.raises(ValueError):
+        fetch_jwks(location, 1.0)
