@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -82,8 +82,10 @@ def parse_rfc3339(value: str) -> int:
     except ValueError:
         raise ValueError("is not a real date and time") from None
     try:
-        return to_micros(moment)
-    except OverflowError:
+        # In UTC it must still be a year from 0001 to 9999, or it cannot be written
+        # back out in RFC 3339.
+        return to_micros(moment.astimezone(UTC))
+    except (OverflowError, ValueError):
         raise ValueError("is out of range") from None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vault.cursors import decode_cursor, encode_cursor
 from vault.envelope import EnvelopeCipher
@@ -139,7 +139,12 @@ class VaultService:
 
     def erase(self, caller: ApiKeyRecord, principal_id: str, request_id: str) -> int:
         audit_for = self._audit_factory(caller, "erase", request_id)
-        return self._store.erase(caller.developer_id, principal_id, audit_for)
+        deleted = self._store.erase(caller.developer_id, principal_id, audit_for)
+        if deleted == 0:
+            # Every erase is audited, also one that found nothing to delete.
+            nothing = replace(audit_for("", principal_id, ""), credential_id=None, service=None)
+            self._store.record(nothing)
+        return deleted
 
     @staticmethod
     def _audit_factory(caller: ApiKeyRecord, action: str, request_id: str) -> AuditFactory:

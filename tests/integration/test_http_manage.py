@@ -112,11 +112,19 @@ def test_erase_deletes_every_credential_of_one_principal(client, key_one):
 
     response = client.delete(PATH, query_string={"principalId": "user-1"}, headers=bearer(key_one))
 
+    nothing = client.delete(PATH, query_string={"principalId": "nobody"}, headers=bearer(key_one))
+
     assert response.status_code == 200 and response.get_json() == {"deleted": 3}
+    assert nothing.get_json() == {"deleted": 0}
     remaining = client.get(PATH, headers=bearer(key_one)).get_json()["credentials"]
     assert [item["principalId"] for item in remaining] == ["user-2"]
     erased = [e for e in get_vault().credentials.audit_entries("dev-1") if e.action == "erase"]
-    assert sorted(entry.service or "" for entry in erased) == ["github", "google", "slack"]
+    assert sorted((entry.principal_id, entry.service or "") for entry in erased) == [
+        ("nobody", ""),
+        ("user-1", "github"),
+        ("user-1", "google"),
+        ("user-1", "slack"),
+    ]
 
 
 @pytest.mark.parametrize("query", [{}, {"principalId": ""}, {"principalId": " x"}])

@@ -57,6 +57,8 @@ def fields_in_error(body: dict[str, Any]) -> list[str]:
         ("tokenExpiresAt", "2026-04-06T24:00:00Z"),
         ("tokenExpiresAt", "2026-04-06T12:00:00+25:00"),
         ("tokenExpiresAt", "0000-01-01T00:00:00Z"),
+        ("tokenExpiresAt", "9999-12-31T23:00:00-14:00"),  # year 10000 in UTC
+        ("tokenExpiresAt", "0001-01-01T00:30:00+01:00"),  # year 0 in UTC
         ("tokenExpiresAt", "2026-04-06T12:00:00Z\n"),
         ("tokenExpiresAt", "next tuesday"),
         # metadata: object, <= 8192 bytes compact, <= 10 levels

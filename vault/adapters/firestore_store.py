@@ -5,7 +5,9 @@ A store is ONE commit RPC, with no read first and no transaction:
 * the document id is the credential id, derived from (developerId, principalId,
   service), so the write is a blind merge onto a known path;
 * ``createdAt`` is written with a ``Minimum(now)`` transform: the first value stays,
-  and the commit's ``transform_results`` hand the stored value back;
+  and the commit's ``transform_results`` hand the stored value back (an instance whose
+  clock runs behind the first writer's by more than the time between the two writes
+  would move it earlier; instance clocks on Google Cloud are kept in sync);
 * the response must name the stored ``credentialType`` even when the request left it
   out (absent keeps the stored value). The type is therefore also kept as three
   integer codes (11 symbols each, see ``type_codes``); when the request omits it, a
@@ -158,6 +160,14 @@ class FirestoreCredentialStore:
             try:
                 batch.commit(retry=self._gw.retry, timeout=self._gw.timeout)
             except google_errors.FailedPrecondition:
+                # Either the record changed since we read it (look again), or a retry of
+                # a commit that did land found it gone: then our audit entry exists.
+                audit_ref = self._audit.document(audit.entry_id)
+                landed = self._gw.call(
+                    partial(audit_ref.get, retry=self._gw.retry, timeout=self._gw.timeout)
+                )
+                if landed.exists:
+                    return True
                 continue
             except (google_errors.GoogleAPICallError, google_errors.RetryError):
                 raise DependencyUnavailable() from None
