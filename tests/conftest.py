@@ -117,6 +117,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """How much of the OpenAPI document the suite's responses exercised."""
     from tests.support import openapi_check
 
+    schemathesis_module = sys.modules.get("tests.integration.test_schemathesis")
+    sent = getattr(schemathesis_module, "SENT", None)
+    if sent:
+        server_errors = sum(count for (_, status), count in sent.items() if status >= 500)
+        terminalreporter.write_line(
+            f"schemathesis: {sum(sent.values())} generated requests, "
+            f"{server_errors} answered 5xx; by status: "
+            + ", ".join(f"{m} {s}: {n}" for (m, s), n in sorted(sent.items()))
+        )
+
     if not openapi_check.SEEN:
         return
     documented = openapi_check.default_checker().documented()
