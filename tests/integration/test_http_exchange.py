@@ -22,16 +22,6 @@ EXCHANGE = PATH + "/exchange"
 
 
 @pytest.fixture
-def client(backend_env: dict[str, str]) -> Any:
-    return make_client()
-
-
-@pytest.fixture
-def api_key(client: Any) -> str:
-    return get_vault().keys.create("dev-1", "tests")[0]
-
-
-@pytest.fixture
 def stored(client: Any, api_key: str) -> dict[str, Any]:
     response = client.post(
         PATH,
@@ -48,6 +38,18 @@ def stored(client: Any, api_key: str) -> dict[str, Any]:
     )
     assert response.status_code == 201
     return dict(response.get_json())
+
+
+def client_with_a_github_credential() -> Any:
+    """For tests that change settings first: the Vault reads them on its first use."""
+    client = make_client()
+    api_key = get_vault().keys.create("dev-1", "tests")[0]
+    client.post(
+        PATH,
+        json={"principalId": "user-1", "service": "github", "accessToken": "t"},
+        headers=bearer(api_key),
+    )
+    return client
 
 
 def exchange(client: Any, token: str, body: Any = None) -> Any:
@@ -176,13 +178,7 @@ def test_clock_leeway_is_honoured(client, issuer, stored):
 
 def test_audience_is_checked_when_configured(backend_env, issuer):
     os.environ["VAULT_GRANT_AUDIENCE"] = "https://vault.example"
-    client = make_client()
-    api_key = get_vault().keys.create("dev-1", "tests")[0]
-    client.post(
-        PATH,
-        json={"principalId": "user-1", "service": "github", "accessToken": "t"},
-        headers=bearer(api_key),
-    )
+    client = client_with_a_github_credential()
 
     assert exchange(client, issuer.mint(aud="https://vault.example")).status_code == 200
     assert exchange(client, issuer.mint(aud="https://other.example")).status_code == 401
@@ -252,13 +248,7 @@ def test_each_exchange_is_audited_with_the_token_id_and_agent(client, issuer, st
 
 def test_exchange_is_rate_limited_per_grant(backend_env, issuer):
     os.environ["VAULT_EXCHANGE_RATE_LIMIT_PER_MINUTE"] = "2"
-    client = make_client()
-    api_key = get_vault().keys.create("dev-1", "tests")[0]
-    client.post(
-        PATH,
-        json={"principalId": "user-1", "service": "github", "accessToken": "t"},
-        headers=bearer(api_key),
-    )
+    client = client_with_a_github_credential()
     token = issuer.mint(grnt="grnt_busy")
 
     statuses = [exchange(client, token).status_code for _ in range(3)]

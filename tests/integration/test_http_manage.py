@@ -7,18 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.http_app import PATH, bearer, make_client
+from tests.support.http_app import PATH, bearer
 from vault.bootstrap import get_vault
 
 
 @pytest.fixture
-def client(backend_env: dict[str, str]) -> Any:
-    return make_client()
-
-
-@pytest.fixture
-def key_one(client: Any) -> str:
-    return get_vault().keys.create("dev-1", "tests")[0]
+def key_one(api_key: str) -> str:
+    return api_key
 
 
 @pytest.fixture

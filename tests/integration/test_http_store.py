@@ -17,16 +17,6 @@ PATH = "/v1/vault/credentials"
 BODY = {"principalId": "user-1", "service": "github", "accessToken": "ghp_secret_token"}
 
 
-@pytest.fixture
-def client(backend_env: dict[str, str]) -> Any:
-    return make_client()
-
-
-@pytest.fixture
-def api_key(client: Any) -> str:
-    return get_vault().keys.create("dev-1", "tests")[0]
-
-
 def auth(api_key: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", **headers}
 

@@ -10,16 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.http_app import PATH, bearer, make_client
+from tests.support.http_app import PATH, bearer
 from tests.support.issuer import TestIssuer
 from vault.bootstrap import get_vault
 
 PATHS = [PATH, PATH + "/vc_" + "a" * 32, PATH + "/exchange", "/openapi.json", "/nowhere"]
-
-
-@pytest.fixture
-def client(backend_env: dict[str, str]) -> Any:
-    return make_client()
 
 
 @pytest.mark.parametrize(
