@@ -38,7 +38,7 @@ class Call:
     grant: GrantClaims | None = None
 
     @property
-    def api_key(self) -> ApiKeyRecord:
+    def key_record(self) -> ApiKeyRecord:
         assert self.caller is not None, "the route declares auth='api_key'"
         return self.caller
 
@@ -74,7 +74,7 @@ class Route:
 
 def store_credential(vault: Vault, call: Call) -> Reply:
     request = validate(StoreCredentialRequest, call.body)
-    stored = vault.service.store(call.api_key, request, call.request_id)
+    stored = vault.service.store(call.key_record, request, call.request_id)
     return Reply(
         201,
         {
@@ -90,7 +90,7 @@ def store_credential(vault: Vault, call: Call) -> Reply:
 
 def list_credentials(vault: Vault, call: Call) -> Reply:
     query = validate(ListCredentialsQuery, call.query())
-    page = vault.service.list(call.api_key, query)
+    page = vault.service.list(call.key_record, query)
     return Reply(
         200,
         {
@@ -103,16 +103,16 @@ def list_credentials(vault: Vault, call: Call) -> Reply:
 def erase_credentials(vault: Vault, call: Call) -> Reply:
     query = validate(EraseQuery, call.query())
     return Reply(
-        200, {"deleted": vault.service.erase(call.api_key, query.principal_id, call.request_id)}
+        200, {"deleted": vault.service.erase(call.key_record, query.principal_id, call.request_id)}
     )
 
 
 def get_credential(vault: Vault, call: Call) -> Reply:
-    return Reply(200, _item(vault.service.get(call.api_key, call.path_params["id"])))
+    return Reply(200, _item(vault.service.get(call.key_record, call.path_params["id"])))
 
 
 def delete_credential(vault: Vault, call: Call) -> Reply:
-    vault.service.delete(call.api_key, call.path_params["id"], call.request_id)
+    vault.service.delete(call.key_record, call.path_params["id"], call.request_id)
     return Reply(204, None)
 
 
