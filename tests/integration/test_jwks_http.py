@@ -113,13 +113,21 @@ def test_unknown_kid_triggers_a_rate_limited_refetch(served, issuer: TestIssuer)
     assert served.hits == 2  # the refetch just happened
 
 
-def test_issuer_outage_keeps_cached_keys_and_is_503_without_any(served, issuer: TestIssuer):
+def stale_keys_during_an_outage(
+    served: JwksServer, issuer: TestIssuer
+) -> tuple[GrantVerifier, Clock]:
+    """A verifier that fetched the keys once; then the issuer went down and they aged."""
     served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
     clock = Clock()
     verifier = verifier_for(served, clock)
     verifier.verify(issuer.mint())
     served.down = True
     clock.now += JWKS_TTL_SECONDS + 1
+    return verifier, clock
+
+
+def test_issuer_outage_keeps_cached_keys_and_is_503_without_any(served, issuer: TestIssuer):
+    verifier, _ = stale_keys_during_an_outage(served, issuer)
 
     assert verifier.verify(issuer.mint()).developer_id == "dev-1"
     with pytest.raises(DependencyUnavailable):
@@ -179,12 +187,7 @@ def test_a_verified_token_is_checked_again_after_the_cache_window_or_its_expiry(
 def test_an_issuer_outage_costs_one_fetch_per_interval_not_one_per_request(
     served, issuer: TestIssuer
 ):
-    served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
-    clock = Clock()
-    verifier = verifier_for(served, clock)
-    verifier.verify(issuer.mint())
-    served.down = True
-    clock.now += JWKS_TTL_SECONDS + 1
+    verifier, clock = stale_keys_during_an_outage(served, issuer)
 
     for _ in range(5):
         verifier.verify(issuer.mint())  # stale keys, still served
