@@ -27,8 +27,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt requirements-infra.txt | $(B
 	.venv-infra/bin/pip install --quiet -r tests/infra/requirements-checkov.txt
 	touch $@
 
+# The test suite's protocol peers (oidc-provider, dpop), pinned by the lockfile.
+tests/node/node_modules/.installed: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --silent
+	touch $@
+
 setup: $(VENV)/.runtime
-dev-setup: $(VENV)/.dev .venv-infra/.installed
+dev-setup: $(VENV)/.dev .venv-infra/.installed tests/node/node_modules/.installed
 
 ## The service, locally, on the embedded backend (SQLite + a local key file).
 run: setup

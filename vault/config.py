@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -46,6 +46,49 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("VAULT_GRANT_ISSUER", None, "the `iss` that grant tokens must carry"),
     SettingSpec("VAULT_GRANT_JWKS_URL", None, "https URL or file path of the issuer's JWKS"),
     SettingSpec("VAULT_GRANT_AUDIENCE", None, "the `aud` grant tokens must carry, if set"),
+    SettingSpec(
+        "VAULT_GRANT_LEEWAY_SECONDS", "0", "clock leeway for grant-token times (at most 30)"
+    ),
+    SettingSpec(
+        "VAULT_EXCHANGE_SCOPES",
+        "exact",
+        "`exact` (only `vault:<service>:exchange`) or `legacy` (also the older forms)",
+    ),
+    SettingSpec(
+        "VAULT_PUBLIC_BASE_URL",
+        None,
+        "the vault's public URL (DPoP `htu`, the OAuth callback); no trailing slash",
+    ),
+    SettingSpec(
+        "VAULT_GRANT_MAX_LIFETIME_SECONDS",
+        "2592000",
+        "how long a denylist entry (a revoked grant or token) is kept",
+    ),
+    SettingSpec(
+        "VAULT_CREDENTIAL_REFERENCES_ENABLED", "true", "`false` refuses `delivery: reference`"
+    ),
+    SettingSpec(
+        "VAULT_CREDENTIAL_REFERENCE_TTL_SECONDS", "300", "lifetime of a credential reference"
+    ),
+    SettingSpec(
+        "VAULT_GRANTEX_WEBHOOK_SECRET",
+        None,
+        "secret of the Grantex webhook endpoint; unset: no webhook route (a secret)",
+    ),
+    SettingSpec("VAULT_GRANTEX_BASE_URL", None, "the Grantex API, for `revocations sync`'s feed"),
+    SettingSpec(
+        "VAULT_GRANTEX_API_KEY", None, "API key for the Grantex revocation feed (a secret)"
+    ),
+    SettingSpec(
+        "VAULT_REFRESH_LEASE_SECONDS",
+        "20",
+        "how long one instance holds a credential's refresh lease before others may take it",
+    ),
+    SettingSpec(
+        "VAULT_REFRESH_WAIT_SECONDS",
+        "10",
+        "how long an exchange waits for another instance's refresh of the same credential",
+    ),
 )
 
 _DEFAULTS = {spec.name: spec.default for spec in SETTINGS}
@@ -69,6 +112,17 @@ class Settings:
     grant_issuer: str | None
     grant_jwks_url: str | None
     grant_audience: str | None
+    grant_leeway_seconds: int = 0
+    exchange_scopes: Literal["exact", "legacy"] = "exact"
+    public_base_url: str | None = None
+    grant_max_lifetime_seconds: int = 2_592_000
+    credential_references_enabled: bool = True
+    credential_reference_ttl_seconds: int = 300
+    grantex_webhook_secret: str | None = field(default=None, repr=False)
+    grantex_base_url: str | None = None
+    grantex_api_key: str | None = field(default=None, repr=False)
+    refresh_lease_seconds: float = 20.0
+    refresh_wait_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +154,24 @@ class Settings:
             grant_issuer=get("VAULT_GRANT_ISSUER"),
             grant_jwks_url=get("VAULT_GRANT_JWKS_URL"),
             grant_audience=get("VAULT_GRANT_AUDIENCE"),
+            grant_leeway_seconds=_bounded(get, "VAULT_GRANT_LEEWAY_SECONDS", int, 0, 30),
+            exchange_scopes=_choice(get, "VAULT_EXCHANGE_SCOPES", ("exact", "legacy")),  # type: ignore[arg-type]
+            public_base_url=_base_url(get("VAULT_PUBLIC_BASE_URL")),
+            grant_max_lifetime_seconds=_bounded(
+                get, "VAULT_GRANT_MAX_LIFETIME_SECONDS", int, 60, 10 * 365 * 86_400
+            ),
+            credential_references_enabled=_choice(
+                get, "VAULT_CREDENTIAL_REFERENCES_ENABLED", ("true", "false")
+            )
+            == "true",
+            credential_reference_ttl_seconds=_bounded(
+                get, "VAULT_CREDENTIAL_REFERENCE_TTL_SECONDS", int, 30, 3600
+            ),
+            grantex_webhook_secret=get("VAULT_GRANTEX_WEBHOOK_SECRET"),
+            grantex_base_url=get("VAULT_GRANTEX_BASE_URL"),
+            grantex_api_key=get("VAULT_GRANTEX_API_KEY"),
+            refresh_lease_seconds=_bounded(get, "VAULT_REFRESH_LEASE_SECONDS", float, 1.0, 300.0),
+            refresh_wait_seconds=_bounded(get, "VAULT_REFRESH_WAIT_SECONDS", float, 0.0, 120.0),
         )
         if settings.rpc_timeout_seconds <= 0:
             raise ConfigurationError("VAULT_RPC_TIMEOUT_SECONDS must be greater than 0")
@@ -130,3 +202,39 @@ def _number(get: Callable[[str], str | None], name: str, kind: Callable[[str], _
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
     return value
+
+
+def _bounded(
+    get: Callable[[str], str | None], name: str, kind: Callable[[str], _N], low: _N, high: _N
+) -> _N:
+    value = _number(get, name, kind)
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _choice(get: Callable[[str], str | None], name: str, choices: tuple[str, ...]) -> str:
+    value = (get(name) or "").lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
+def _base_url(value: str | None) -> str | None:
+    """An https origin (plain http only on loopback), kept without a trailing slash."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parsed = urlsplit(value)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        not parsed.hostname
+        or parsed.query
+        or parsed.fragment
+        or not (parsed.scheme == "https" or (parsed.scheme == "http" and loopback))
+    ):
+        raise ConfigurationError(
+            "VAULT_PUBLIC_BASE_URL must be an https URL (http only on loopback)"
+        )
+    return value.rstrip("/")

@@ -44,6 +44,8 @@ class GrantClaims:
     token_id: str  # jti
     grant_id: str | None  # grnt
     agent: str | None  # agt
+    parent_grant_id: str | None = None  # parentGrnt, on delegated grants
+    key_thumbprint: str | None = None  # cnf.jkt: the token is bound to this DPoP key
 
     @property
     def limiter_key(self) -> str:
@@ -227,4 +229,20 @@ def _claims(claims: dict[str, Any]) -> GrantClaims:
         token_id=text("jti") or "",
         grant_id=text("grnt", required=False),
         agent=text("agt", required=False),
+        parent_grant_id=text("parentGrnt", required=False),
+        key_thumbprint=_thumbprint(claims.get("cnf")),
     )
+
+
+def _thumbprint(confirmation: Any) -> str | None:
+    """``cnf.jkt`` (RFC 9449 section 6.1), or None for a bearer token."""
+    if confirmation is None:
+        return None
+    if not isinstance(confirmation, dict):
+        raise Unauthorized()
+    jkt = confirmation.get("jkt")
+    if jkt is None:
+        return None
+    if not isinstance(jkt, str) or not jkt:
+        raise Unauthorized()
+    return jkt
