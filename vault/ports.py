@@ -34,7 +34,7 @@ class Aead(Protocol):
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     entry_id: str
-    action: str  # store | delete | erase | exchange
+    action: str  # CONTRACT.md's audit actions: store, delete, exchange, ...
     developer_id: str
     actor: str  # API key id, or grant token jti
     credential_id: str | None
@@ -43,6 +43,9 @@ class AuditEntry:
     request_id: str
     at: int  # epoch microseconds
     agent: str | None = None
+    # What happened, in a word or a few `key=value` words (never token material): e.g.
+    # a delete's provider revocation, an exchange's delivery and DPoP binding.
+    outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

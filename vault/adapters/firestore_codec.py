@@ -82,6 +82,7 @@ def audit_document(entry: AuditEntry) -> dict[str, Any]:
         "requestId": entry.request_id,
         "at": entry.at,
         "agent": entry.agent,
+        "outcome": entry.outcome,
     }
 
 
@@ -97,4 +98,5 @@ def audit_entry_from(entry_id: str, data: dict[str, Any]) -> AuditEntry:
         request_id=data["requestId"],
         at=data["at"],
         agent=data.get("agent"),
+        outcome=data.get("outcome"),
     )

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS audit (
     service TEXT,
     request_id TEXT NOT NULL,
     at INTEGER NOT NULL,
-    agent TEXT
+    agent TEXT,
+    outcome TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_by_developer ON audit (developer_id, at);
 CREATE INDEX IF NOT EXISTS credentials_by_principal
@@ -95,6 +96,9 @@ class SqliteDatabase:
                 connection.execute(
                     "ALTER TABLE api_keys ADD COLUMN cursor_secret TEXT NOT NULL DEFAULT ''"
                 )
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(audit)")}
+            if "outcome" not in columns:  # a data dir from before audit outcomes
+                connection.execute("ALTER TABLE audit ADD COLUMN outcome TEXT")
         except sqlite3.OperationalError:
             raise DependencyUnavailable() from None
 

@@ -150,7 +150,7 @@ class SqliteCredentialStore:
     def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]:
         rows = self._db.query(
             "SELECT entry_id, action, developer_id, actor, credential_id, principal_id,"
-            " service, request_id, at, agent FROM audit WHERE developer_id = ?"
+            " service, request_id, at, agent, outcome FROM audit WHERE developer_id = ?"
             " ORDER BY at, entry_id",
             (developer_id,),
         )
@@ -182,7 +182,8 @@ def _credential(row: sqlite3.Row) -> StoredCredential:
 def _insert_audit(connection: sqlite3.Connection, entry: AuditEntry) -> None:
     connection.execute(
         "INSERT INTO audit (entry_id, developer_id, action, actor, credential_id,"
-        " principal_id, service, request_id, at, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " principal_id, service, request_id, at, agent, outcome)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             entry.entry_id,
             entry.developer_id,
@@ -194,5 +195,6 @@ def _insert_audit(connection: sqlite3.Connection, entry: AuditEntry) -> None:
             entry.request_id,
             entry.at,
             entry.agent,
+            entry.outcome,
         ),
     )
