@@ -12,8 +12,12 @@ class VaultError(Exception):
     status = 500
     default_message = "internal error"
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
         self.message = message or self.default_message
+        # A short machine-readable cause for the log line (``unknown_key``, ``expired``,
+        # ``jwks_unreachable``, ...), never shown to the caller, never a secret: the
+        # response stays uniform while the operator can still tell why.
+        self.reason = reason
         self.headers: dict[str, str] = {}
         self.extra_body: dict[str, object] = {}
         super().__init__(self.message)
@@ -39,8 +43,14 @@ class BadRequest(VaultError):
     status = 400
     default_message = "the request is not valid"
 
-    def __init__(self, message: str | None = None, details: list[FieldError] | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str | None = None,
+        details: list[FieldError] | None = None,
+        *,
+        reason: str | None = None,
+    ):
+        super().__init__(message, reason=reason)
         self.details = details or []
 
 
@@ -96,7 +106,7 @@ class RateLimited(VaultError):
     default_message = "too many requests"
 
     def __init__(self, headers: dict[str, str], message: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, reason="rate_limited")
         self.headers.update(headers)
 
 
@@ -107,8 +117,10 @@ class DependencyUnavailable(VaultError):
     status = 503
     default_message = "a dependency is unavailable, retry later"
 
-    def __init__(self, message: str | None = None, retry_after: int = 1) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, retry_after: int = 1, *, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
         self.headers["Retry-After"] = str(retry_after)
 
 

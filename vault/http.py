@@ -54,6 +54,7 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     if not _SANE_REQUEST_ID.fullmatch(request_id):
         request_id = secrets.token_hex(16)
     outcome = Outcome()
+    reason: str | None = None
     headers: dict[str, str] = {}
     route: Route | None = None
     try:
@@ -73,9 +74,11 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
                 call.body = parse_json_body(request, body)
             reply = operation.run(app, call)
     except DependencyUnavailable as error:
+        reason = error.reason
         reply = error_reply(error, request_id)
         logs.emit("WARNING", "dependency unavailable", requestId=request_id)
     except VaultError as error:
+        reason = error.reason
         if error.status >= 500:
             # Our own message (a missing setting, a ciphertext that failed authentication)
             # goes to the log; the caller gets the bare 500, which reveals nothing.
@@ -116,6 +119,7 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
         status=reply.status,
         outcome="ok" if reply.status < 400 else reply.body and reply.body.get("code"),
         latencyMs=round((time.perf_counter() - started) * 1000, 3),
+        **({} if reason is None else {"reason": reason}),
         **{
             logs.TRACE_FIELD: logs.trace_field(
                 request.headers.get("X-Cloud-Trace-Context"),
