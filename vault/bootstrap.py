@@ -17,8 +17,10 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
-from vault.ports import Aead, ApiKeyStore, CredentialStore
+from vault.ports import Aead, ApiKeyStore, CredentialStore, ReferenceStore, RevocationStore
 from vault.rate_limit import TokenBucketLimiter
+from vault.references import ReferenceService
+from vault.revocations.webhook import WebhookReceiver
 from vault.service import VaultService
 
 if TYPE_CHECKING:
@@ -36,18 +38,36 @@ class Vault:
     keys: ApiKeyAdmin
     credentials: CredentialStore
     envelope: EnvelopeCipher
+    references: ReferenceService
+    revocations: RevocationStore
+    webhooks: WebhookReceiver | None  # None: no VAULT_GRANTEX_WEBHOOK_SECRET, no route
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """One backend's adapters for every port."""
+
+    credentials: CredentialStore
+    api_keys: ApiKeyStore
+    key_encryption: Aead
+    references: ReferenceStore
+    revocations: RevocationStore
 
 
 def build(settings: Settings) -> Vault:
-    if settings.backend == "gcp":
-        credentials, api_keys, key_encryption = _gcp_adapters(settings)
-    else:
-        credentials, api_keys, key_encryption = _local_adapters(settings)
-    envelope = EnvelopeCipher(key_encryption)
+    adapters = _gcp_adapters(settings) if settings.backend == "gcp" else _local_adapters(settings)
+    credentials, api_keys = adapters.credentials, adapters.api_keys
+    envelope = EnvelopeCipher(adapters.key_encryption)
     return Vault(
         settings=settings,
         service=VaultService(credentials, envelope),
-        exchange=ExchangeService(credentials, envelope),
+        exchange=ExchangeService(
+            credentials,
+            envelope,
+            adapters.references if settings.credential_references_enabled else None,
+            reference_ttl_seconds=settings.credential_reference_ttl_seconds,
+            denylist_keep_seconds=settings.grant_max_lifetime_seconds,
+        ),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
             _grant_verifier(settings),
@@ -58,6 +78,11 @@ def build(settings: Settings) -> Vault:
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
+        references=ReferenceService(adapters.references, credentials, envelope),
+        revocations=adapters.revocations,
+        webhooks=None
+        if settings.grantex_webhook_secret is None
+        else WebhookReceiver(adapters.revocations, settings.grant_max_lifetime_seconds),
     )
 
 
@@ -92,23 +117,33 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
     return LocalDevIssuer(settings.data_dir, settings.grant_issuer or LOCAL_ISSUER)
 
 
-def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _local_adapters(settings: Settings) -> Adapters:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
     from vault.adapters.sqlite_database import SqliteDatabase
+    from vault.adapters.sqlite_references import SqliteReferenceStore
+    from vault.adapters.sqlite_revocations import SqliteRevocationStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
     key_file = LocalKeyFileAead.from_file(settings.data_dir / "master.key")
-    return SqliteCredentialStore(database), SqliteApiKeyStore(database), key_file
+    return Adapters(
+        credentials=SqliteCredentialStore(database),
+        api_keys=SqliteApiKeyStore(database),
+        key_encryption=key_file,
+        references=SqliteReferenceStore(database),
+        revocations=SqliteRevocationStore(database),
+    )
 
 
-def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _gcp_adapters(settings: Settings) -> Adapters:
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
     from vault.adapters.firestore_gateway import FirestoreGateway
+    from vault.adapters.firestore_references import FirestoreReferenceStore
+    from vault.adapters.firestore_revocations import FirestoreRevocationStore
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
     assert settings.kms_key is not None  # Settings checked it
@@ -119,7 +154,13 @@ def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aea
     key_encryption = CloudKmsAead(
         client_for(settings.kms_endpoint), settings.kms_key, settings.rpc_timeout_seconds
     )
-    return FirestoreCredentialStore(gateway), FirestoreApiKeyStore(gateway), key_encryption
+    return Adapters(
+        credentials=FirestoreCredentialStore(gateway),
+        api_keys=FirestoreApiKeyStore(gateway),
+        key_encryption=key_encryption,
+        references=FirestoreReferenceStore(gateway),
+        revocations=FirestoreRevocationStore(gateway),
+    )
 
 
 _vault: Vault | None = None

@@ -128,3 +128,24 @@ class IntegrityError(VaultError):
     """Stored ciphertext failed authentication: tampered, moved, or wrong key."""
 
     default_message = "internal error"
+
+
+class ReferenceDisabled(BadRequest):
+    code = "CREDENTIAL_REFERENCE_DISABLED"
+    default_message = "credential references are disabled on this vault"
+
+
+class GrantMismatch(Forbidden):
+    code = "GRANT_MISMATCH"
+    default_message = "the credential reference was issued to another grant"
+
+
+class GrantInactive(Forbidden):
+    code = "GRANT_INACTIVE"
+    default_message = "the grant is no longer active"
+
+
+class ReferenceExpired(VaultError):
+    code = "CREDENTIAL_REFERENCE_EXPIRED"
+    status = 410
+    default_message = "the credential reference has expired"

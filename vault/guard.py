@@ -42,6 +42,15 @@ class RequestGuard:
         claims = self._authenticate(self._grants.verify, token, client)
         return claims, self._limit(self._per_grant, claims.limiter_key)
 
+    def admit_signed(self, verify: Callable[[], None], client: str) -> None:
+        """A request authenticated by its signature (a webhook delivery): ``verify``
+        raises Unauthorized; failures count against the client address."""
+
+        def check(_: str) -> None:
+            verify()
+
+        self._authenticate(check, "", client)
+
     def _authenticate(
         self, verify: Callable[[str], _Principal], token: str | None, client: str
     ) -> _Principal:

@@ -26,10 +26,12 @@ from vault.errors import (
     BadRequest,
     DependencyUnavailable,
     MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     VaultError,
 )
+from vault.revocations.webhook import verify_signature
 from vault.routes import Call, Operation, Reply, Route, match_route
 
 MAX_BODY_BYTES = 64 * 1024
@@ -60,6 +62,10 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     try:
         body = _read_body(request)
         route, path_params = match_route(request.path)
+        if route.available is not None:
+            app = get_app()
+            if not route.available(app.settings):
+                raise NotFound("no such endpoint")
         method = "GET" if request.method == "HEAD" else request.method
         if request.method == "OPTIONS":
             reply = Reply(204, None, {"Allow": ", ".join(route.allowed())})
@@ -69,7 +75,7 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
                 raise MethodNotAllowed(route.allowed())
             call = Call(request=request, request_id=request_id, path_params=path_params)
             app = get_app()
-            headers.update(_authenticate(app, operation, call, outcome))
+            headers.update(_authenticate(app, operation, call, outcome, body))
             if operation.has_body:
                 call.body = parse_json_body(request, body)
             reply = operation.run(app, call)
@@ -131,8 +137,19 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     return response
 
 
-def _authenticate(app: Any, operation: Operation, call: Call, outcome: Outcome) -> dict[str, str]:
+def _authenticate(
+    app: Any, operation: Operation, call: Call, outcome: Outcome, body: bytes
+) -> dict[str, str]:
     """Admit the caller the operation asks for; returns the rate-limit headers."""
+    if operation.auth == "webhook":
+        # The signature over the untouched body is the authentication.
+        app.guard.admit_signed(
+            lambda: verify_signature(
+                body, call.request.headers, app.settings.grantex_webhook_secret
+            ),
+            client_address(call.request, app.settings.trusted_proxy_hops),
+        )
+        return {}
     token = bearer_token(call.request)
     client = client_address(call.request, app.settings.trusted_proxy_hops)
     if operation.auth == "api_key":

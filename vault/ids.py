@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import secrets
+import time
 
 
 def encode_parts(*parts: str) -> bytes:
@@ -40,3 +42,20 @@ def is_credential_id(text: str) -> bool:
 def record_binding(developer_id: str, principal_id: str, service: str) -> bytes:
     """Associated data for the record; the envelope appends the field name."""
     return encode_parts("vault.record.v1", developer_id, principal_id, service)
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference_id() -> str:
+    """``vcr_`` + a ULID: 48 bits of milliseconds, then 80 random bits, in Crockford's
+    base32 (26 symbols). The random part alone makes it unguessable."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    symbols = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        symbols.append(_CROCKFORD[digit])
+    return "vcr_" + "".join(reversed(symbols))
+
+
+REFERENCE_ID = re.compile(r"vcr_[0-9A-HJKMNP-TV-Z]{26}", re.ASCII)

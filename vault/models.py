@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,13 +23,14 @@ MAX_TOKEN_LENGTH = 16_384
 MAX_PRINCIPAL_LENGTH = 256
 MAX_METADATA_BYTES = 8_192
 MAX_METADATA_DEPTH = 10
-MAX_PAGE_SIZE = 100
+# The Grantex SDKs do not follow cursors: one page must hold every credential of a principal.
+MAX_PAGE_SIZE = 1000
 _Model = TypeVar("_Model", bound=BaseModel)
 
 # re.ASCII keeps IGNORECASE from matching look-alikes such as the Kelvin sign.
 SERVICE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII | re.IGNORECASE)
 CREDENTIAL_TYPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}", re.ASCII)
-_LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
+_LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})",
@@ -187,7 +188,7 @@ class ListCredentialsQuery(BaseModel):
 
     principal_id: str | None = Field(default=None, alias="principalId")
     service: str | None = None
-    limit: str = "100"
+    limit: str = str(MAX_PAGE_SIZE)
     cursor: str | None = None
 
     @field_validator("principal_id")
@@ -234,11 +235,43 @@ class ExchangeRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
 
     service: str
+    delivery: Literal["token", "reference"] = "token"
 
     @field_validator("service")
     @classmethod
     def _service(cls, value: str) -> str:
         return check_service(value)
+
+
+_REFERENCE_ID = re.compile(r"vcr_[0-9A-HJKMNP-TV-Z]{26}", re.ASCII)
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
+
+    credential_ref: str = Field(alias="credentialRef")
+    grant_id: str = Field(alias="grantId")
+
+    @field_validator("credential_ref")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        if not _REFERENCE_ID.fullmatch(value):
+            raise ValueError("must be a credential reference (vcr_ and 26 base32 characters)")
+        return value
+
+    @field_validator("grant_id")
+    @classmethod
+    def _grant(cls, value: str) -> str:
+        return check_identifier(value)
+
+
+def check_identifier(value: str) -> str:
+    """An issuer's id (grant id, delivery id): 1-256 characters, no control characters."""
+    if not 1 <= len(value) <= MAX_PRINCIPAL_LENGTH:
+        raise ValueError(f"must be 1-{MAX_PRINCIPAL_LENGTH} characters")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return _unicode_scalar_text(value)
 
 
 def validate(model: type[_Model], body: dict[str, Any]) -> _Model:

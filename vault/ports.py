@@ -100,7 +100,7 @@ class PageQuery:
 @dataclass(frozen=True, slots=True)
 class ExchangeLookup:
     credential: StoredCredential | None
-    revoked: bool  # the grant or the token is on a denylist
+    revoked: bool  # the token, its grant or its parent grant is on a denylist
 
 
 AuditFactory = Callable[[str, str, str], AuditEntry]  # (id, principalId, service) -> entry
@@ -127,9 +127,15 @@ class CredentialStore(Protocol):
         ...
 
     def exchange_lookup(
-        self, developer_id: str, credential_id: str, grant_id: str | None, token_id: str
+        self,
+        developer_id: str,
+        credential_id: str,
+        grant_id: str | None,
+        token_id: str,
+        parent_grant_id: str | None = None,
     ) -> ExchangeLookup:
-        """The credential and the denylist verdict, in one read."""
+        """The credential and the denylist verdict (token, grant, parent grant), in one
+        read."""
         ...
 
     def record(self, audit: AuditEntry) -> None:
@@ -166,3 +172,79 @@ class ApiKeyStore(Protocol):
     def revoke(self, key_id: str, at: int) -> bool:
         """True if a key with that id was active and is now revoked."""
         ...
+
+
+# --- Credential references (CONTRACT.md "Credential references") -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialReference:
+    """A short-lived handle on a credential, bound to one grant; holds no token."""
+
+    reference_id: str  # vcr_ + ULID
+    developer_id: str
+    credential_id: str
+    principal_id: str
+    service: str
+    grant_id: str
+    parent_grant_id: str | None
+    agent: str | None
+    token_id: str  # the jti of the grant token it was issued to
+    created_at: int
+    expires_at: int  # epoch microseconds
+    resolved_count: int = 0
+    last_resolved_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveLookup:
+    reference: CredentialReference | None  # None: no such reference of that developer
+    grant_revoked: bool  # the reference's grant (the one the caller names) is denied
+
+
+class ReferenceStore(Protocol):
+    def create(self, reference: CredentialReference, audit: AuditEntry) -> None:
+        """The reference and its audit entry, atomically."""
+        ...
+
+    def resolve_lookup(self, developer_id: str, reference_id: str, grant_id: str) -> ResolveLookup:
+        """The reference and whether ``grant_id`` is denied, in one read."""
+        ...
+
+    def record_resolution(self, reference_id: str, audit: AuditEntry) -> None:
+        """Count one resolution (resolvedCount + 1, lastResolvedAt) with its audit entry,
+        atomically; concurrent resolutions never lose a count."""
+        ...
+
+
+# --- Issuer revocations (CONTRACT.md "Issuer revocations") -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    kind: str  # grant | token
+    identifier: str
+    expires_at: int  # epoch microseconds; then the entry may be dropped
+
+
+class RevocationStore(Protocol):
+    def apply_delivery(
+        self, delivery_id: str, denials: Sequence[Denial], keep_until: int, audit: AuditEntry
+    ) -> bool:
+        """Record a webhook delivery id, its denials and audit entry in one atomic write.
+        False (and nothing written) when the delivery id was seen before."""
+        ...
+
+    def deny(self, denials: Sequence[Denial]) -> None:
+        """Add denylist entries (an entry already there keeps the later expiry)."""
+        ...
+
+    def allow(self, kind: str, identifier: str) -> None:
+        """Drop a denylist entry (a suspended grant resumed at the issuer)."""
+        ...
+
+    def read_state(self, name: str) -> str | None:
+        """A small named value the vault keeps for itself (the revocation feed cursor)."""
+        ...
+
+    def write_state(self, name: str, value: str) -> None: ...

@@ -18,6 +18,7 @@ from vault.models import (
     EraseQuery,
     ExchangeRequest,
     ListCredentialsQuery,
+    ResolveRequest,
     StoreCredentialRequest,
     validate,
 )
@@ -26,6 +27,7 @@ from vault.timefmt import format_micros
 
 if TYPE_CHECKING:
     from vault.bootstrap import Vault
+    from vault.config import Settings
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Call:
     body: dict[str, Any] = field(default_factory=dict)
     caller: ApiKeyRecord | None = None
     grant: GrantClaims | None = None
+    dpop: bool = False  # the grant token is key-bound and its DPoP proof was verified
 
     @property
     def key_record(self) -> ApiKeyRecord:
@@ -56,7 +59,7 @@ class Reply:
 @dataclass(frozen=True, slots=True)
 class Operation:
     run: Callable[[Vault, Call], Reply]
-    auth: Literal["api_key", "grant", "none"]
+    auth: Literal["api_key", "grant", "webhook", "none"]
     has_body: bool = False
 
 
@@ -64,6 +67,8 @@ class Operation:
 class Route:
     operations: dict[str, Operation]
     describes_credentials: bool = True
+    # A route that exists only when configured (404 otherwise, like an unknown path).
+    available: Callable[[Settings], bool] | None = None
 
     def allowed(self) -> tuple[str, ...]:
         methods = set(self.operations) | {"OPTIONS"}
@@ -119,7 +124,22 @@ def delete_credential(vault: Vault, call: Call) -> Reply:
 def exchange_credential(vault: Vault, call: Call) -> Reply:
     request = validate(ExchangeRequest, call.body)
     assert call.grant is not None, "the route declares auth='grant'"
-    released = vault.exchange.exchange(call.grant, request.service, call.request_id)
+    if request.delivery == "reference":
+        referred = vault.exchange.refer(
+            call.grant, request.service, call.request_id, dpop=call.dpop
+        )
+        return Reply(
+            200,
+            {
+                "credentialRef": referred.reference_id,
+                "service": referred.service,
+                "credentialType": referred.credential_type,
+                "tokenExpiresAt": _timestamp(referred.token_expires_at),
+                "metadata": _metadata(referred.metadata_json),
+                "referenceExpiresAt": format_micros(referred.reference_expires_at),
+            },
+        )
+    released = vault.exchange.exchange(call.grant, request.service, call.request_id, dpop=call.dpop)
     return Reply(
         200,
         {
@@ -130,6 +150,32 @@ def exchange_credential(vault: Vault, call: Call) -> Reply:
             "metadata": _metadata(released.metadata_json),
         },
     )
+
+
+def resolve_reference(vault: Vault, call: Call) -> Reply:
+    request = validate(ResolveRequest, call.body)
+    resolved = vault.references.resolve(
+        call.key_record, request.credential_ref, request.grant_id, call.request_id
+    )
+    return Reply(
+        200,
+        {
+            "accessToken": resolved.access_token,
+            "service": resolved.service,
+            "credentialType": resolved.credential_type,
+            "tokenExpiresAt": _timestamp(resolved.token_expires_at),
+            "metadata": _metadata(resolved.metadata_json),
+            "grantId": resolved.grant_id,
+            "principalId": resolved.principal_id,
+            "agentDid": resolved.agent,
+        },
+    )
+
+
+def grantex_webhook(vault: Vault, call: Call) -> Reply:
+    assert vault.webhooks is not None, "the route is available only with a webhook secret"
+    receipt = vault.webhooks.receive(call.body, call.request_id)
+    return Reply(200, {"id": receipt.delivery_id, "status": receipt.status})
 
 
 def openapi_document(vault: Vault, call: Call) -> Reply:
@@ -173,6 +219,14 @@ _STATIC_ROUTES: dict[str, Route] = {
     ),
     "/v1/vault/credentials/exchange": Route(
         {"POST": Operation(exchange_credential, auth="grant", has_body=True)}
+    ),
+    "/v1/vault/credentials/resolve": Route(
+        {"POST": Operation(resolve_reference, auth="api_key", has_body=True)}
+    ),
+    "/v1/vault/webhooks/grantex": Route(
+        {"POST": Operation(grantex_webhook, auth="webhook", has_body=True)},
+        describes_credentials=False,
+        available=lambda settings: settings.grantex_webhook_secret is not None,
     ),
     "/openapi.json": Route(
         {"GET": Operation(openapi_document, auth="none")}, describes_credentials=False

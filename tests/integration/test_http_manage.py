@@ -159,7 +159,7 @@ def test_list_is_newest_first_and_filters_exactly(client, key_one):
     ("query", "field"),
     [
         ({"limit": "0"}, "limit"),
-        ({"limit": "101"}, "limit"),
+        ({"limit": "1001"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"limit": "1.5"}, "limit"),
         ({"limit": "-1"}, "limit"),

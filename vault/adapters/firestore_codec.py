@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from vault.ports import DEFAULT_CREDENTIAL_TYPE, AuditEntry, StoredCredential
@@ -12,6 +13,9 @@ CREDENTIALS = "vaultCredentials"
 AUDIT = "vaultAudit"
 API_KEYS = "apiKeys"
 DENYLISTS = {"grant": "revokedGrants", "token": "revokedTokens"}
+REFERENCES = "vaultCredentialRefs"
+DELIVERIES = "vaultWebhookDeliveries"
+STATE = "vaultState"
 
 _TYPE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz._-"
 _TYPE_BASE = len(_TYPE_ALPHABET) + 1  # 0 marks "no symbol"
@@ -46,6 +50,11 @@ def type_from_codes(codes: Sequence[int]) -> str | None:
 def denylist_id(identifier: str) -> str:
     # Grant ids and jti values are arbitrary strings; document ids may not be.
     return hashlib.sha256(identifier.encode("utf-8")).hexdigest()
+
+
+def expiry_timestamp(micros: int) -> datetime:
+    """A Timestamp field, so a Firestore TTL policy on it can drop the document."""
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
 def owned_credential(snapshot: Any, developer_id: str) -> StoredCredential | None:

@@ -195,15 +195,21 @@ class FirestoreCredentialStore:
         return len(snapshots)
 
     def exchange_lookup(
-        self, developer_id: str, credential_id: str, grant_id: str | None, token_id: str
+        self,
+        developer_id: str,
+        credential_id: str,
+        grant_id: str | None,
+        token_id: str,
+        parent_grant_id: str | None = None,
     ) -> ExchangeLookup:
         client = self._gw.client
         credential_ref = self._credentials.document(credential_id)
         denylist_refs = [client.collection(DENYLISTS["token"]).document(denylist_id(token_id))]
-        if grant_id is not None:
-            denylist_refs.append(
-                client.collection(DENYLISTS["grant"]).document(denylist_id(grant_id))
-            )
+        denylist_refs += [
+            client.collection(DENYLISTS["grant"]).document(denylist_id(grant))
+            for grant in dict.fromkeys((grant_id, parent_grant_id))
+            if grant is not None
+        ]
         snapshots = self._gw.call(
             lambda: list(
                 client.get_all(

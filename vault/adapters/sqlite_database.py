@@ -71,6 +71,32 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at INTEGER,
     cursor_secret TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS credential_refs (
+    id TEXT PRIMARY KEY,
+    developer_id TEXT NOT NULL,
+    credential_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
+    parent_grant_id TEXT,
+    agent TEXT,
+    token_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    resolved_count INTEGER NOT NULL DEFAULT 0,
+    last_resolved_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS credential_refs_by_expiry ON credential_refs (expires_at);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_expiry ON webhook_deliveries (expires_at);
+CREATE INDEX IF NOT EXISTS revoked_by_expiry ON revoked (expires_at);
+CREATE TABLE IF NOT EXISTS vault_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 

@@ -125,12 +125,17 @@ class SqliteCredentialStore:
         return len(rows)
 
     def exchange_lookup(
-        self, developer_id: str, credential_id: str, grant_id: str | None, token_id: str
+        self,
+        developer_id: str,
+        credential_id: str,
+        grant_id: str | None,
+        token_id: str,
+        parent_grant_id: str | None = None,
     ) -> ExchangeLookup:
         denied = self._db.query(
             "SELECT 1 FROM revoked WHERE (kind = 'token' AND identifier = ?)"
-            " OR (kind = 'grant' AND identifier = ?) LIMIT 1",
-            (token_id, grant_id),
+            " OR (kind = 'grant' AND identifier IN (?, ?)) LIMIT 1",
+            (token_id, grant_id, parent_grant_id),
         )
         return ExchangeLookup(self.get(developer_id, credential_id), revoked=bool(denied))
 
@@ -198,3 +203,7 @@ def _insert_audit(connection: sqlite3.Connection, entry: AuditEntry) -> None:
             entry.outcome,
         ),
     )
+
+
+# Other SQLite adapters write audit rows in their own transactions the same way.
+insert_audit = _insert_audit
