@@ -65,6 +65,65 @@ def test_exchange_is_one_batch_get_one_kms_decrypt_and_the_audit_commit(
     assert dict(kms.calls) == {"Decrypt": 3}
 
 
+def test_a_delegated_token_still_costs_one_batch_get(warm, kms: FakeKms, issuer: TestIssuer):
+    """The token, its grant and its parent grant are all read with the credential."""
+    client, _, firestore_rpcs = warm
+    firestore_rpcs.reset()
+    kms.calls.clear()
+
+    response = client.post(
+        PATH + "/exchange",
+        json={"service": "github"},
+        headers=bearer(issuer.mint(parentGrnt="grnt_parent", delegationDepth=1)),
+    )
+
+    assert response.status_code == 200
+    assert dict(firestore_rpcs.calls) == {"BatchGetDocuments": 1, "Commit": 1}
+    assert dict(kms.calls) == {"Decrypt": 1}
+
+
+def test_exchange_by_reference_is_one_batch_get_one_commit_and_no_kms(
+    warm, kms: FakeKms, issuer: TestIssuer
+):
+    client, _, firestore_rpcs = warm
+    firestore_rpcs.reset()
+    kms.calls.clear()
+
+    response = client.post(
+        PATH + "/exchange",
+        json={"service": "github", "delivery": "reference"},
+        headers=bearer(issuer.mint()),
+    )
+
+    assert response.status_code == 200
+    assert dict(firestore_rpcs.calls) == {"BatchGetDocuments": 1, "Commit": 1}
+    assert kms.calls == {}
+
+
+def test_resolve_is_two_reads_one_kms_decrypt_and_one_commit(
+    warm, kms: FakeKms, issuer: TestIssuer
+):
+    client, api_key, firestore_rpcs = warm
+    reference = client.post(
+        PATH + "/exchange",
+        json={"service": "github", "delivery": "reference"},
+        headers=bearer(issuer.mint(grnt="grnt_rpc")),
+    ).get_json()["credentialRef"]
+    firestore_rpcs.reset()
+    kms.calls.clear()
+
+    response = client.post(
+        PATH + "/resolve",
+        json={"credentialRef": reference, "grantId": "grnt_rpc"},
+        headers=bearer(api_key),
+    )
+
+    assert response.status_code == 200
+    # the reference with its grant's denial in one get_all, then the credential
+    assert dict(firestore_rpcs.calls) == {"BatchGetDocuments": 2, "Commit": 1}
+    assert dict(kms.calls) == {"Decrypt": 1}
+
+
 def test_list_page_is_one_query_and_no_kms(warm, kms: FakeKms):
     client, api_key, firestore_rpcs = warm
     firestore_rpcs.reset()
