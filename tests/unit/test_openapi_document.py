@@ -210,7 +210,7 @@ def test_each_error_response_pins_its_code_to_its_status() -> None:
         for status, response in operation["responses"].items():
             if int(status) < 400:
                 continue
-            resolved, pointer = CHECKER.resolve(response["$ref"][1:])
+            resolved, _pointer = CHECKER.resolve(response["$ref"][1:])
             schema = resolved["content"]["application/json"]["schema"]
             allowed = CONTRACT_CODES_BY_STATUS[int(status)]
             if "allOf" in schema:
