@@ -92,19 +92,11 @@ def open_feed(base_url: str, api_key: str, sink: StoreSink, stale_after: float) 
     from grantex.revocations import RevocationFeed, RevokedSet
 
     class _StoreBackedSet(RevokedSet):  # type: ignore[misc]
+        # Every path in (a streamed event, a snapshot's replace_all, a poll's
+        # apply_all) goes through apply().
         def apply(self, entry: RevocationEntry) -> None:
             super().apply(entry)
             sink.write([entry])
-
-        def apply_all(self, entries: Iterable[RevocationEntry]) -> None:
-            entries = list(entries)
-            super().apply_all(entries)
-            sink.write(entries)
-
-        def replace_all(self, entries: Iterable[RevocationEntry]) -> None:
-            entries = list(entries)
-            super().replace_all(entries)
-            sink.write(entries)
 
     class _ResumingFeed(RevocationFeed):  # type: ignore[misc]
         def __init__(self) -> None:
