@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from vault import logs
 from vault.envelope import EnvelopeCipher
 from vault.errors import CredentialExpired, Forbidden, IntegrityError, NotFound, Unauthorized
-from vault.grants import GrantClaims, allows
+from vault.grants import GrantClaims, ScopeMode, allows
 from vault.ids import credential_id, record_binding
 from vault.ports import AuditEntry, CredentialStore
 from vault.service import ACCESS_TOKEN, new_audit_id
@@ -35,12 +35,15 @@ class Released:
 
 
 class ExchangeService:
-    def __init__(self, store: CredentialStore, envelope: EnvelopeCipher) -> None:
+    def __init__(
+        self, store: CredentialStore, envelope: EnvelopeCipher, scopes: ScopeMode = "exact"
+    ) -> None:
         self._store = store
         self._envelope = envelope
+        self._scopes = scopes
 
     def exchange(self, grant: GrantClaims, service: str, request_id: str) -> Released:
-        if not allows(grant.scopes, service):
+        if not allows(grant.scopes, service, self._scopes):
             raise Forbidden("the grant does not cover this service")
         record_id = credential_id(grant.developer_id, grant.principal_id, service)
         lookup = self._store.exchange_lookup(
