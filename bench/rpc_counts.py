@@ -135,7 +135,7 @@ def measure(emulator_host: str, project: str) -> dict[str, Any]:
                 json=exchange_body,
                 headers={
                     "Authorization": "Bearer "
-                    + issuer.mint(dev="bench", sub="user-rpc", scp=["github:read"])
+                    + issuer.mint(dev="bench", sub="user-rpc", scp=["vault:github:exchange"])
                 },
             ),
             200,

@@ -114,7 +114,7 @@ def run_gcp(results: dict[str, Any], arguments: argparse.Namespace, work_dir: Pa
         log("imports, gcp backend ...")
         env = stack.env()
         api_key = cli(["keys", "create", "--developer", "bench", "--name", "imports"], env)
-        grant = stack.issuer.mint(dev="bench", sub="user-imports", scp=["github:read"])
+        grant = stack.issuer.mint(dev="bench", sub="user-imports", scp=["vault:github:exchange"])
         results["imports"]["gcp"] = imports.analyse(env, api_key, grant, work_dir, "gcp")
     finally:
         stack.stop()
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         grant = cli(
             [
                 *("grants", "mint", "--developer", "bench"),
-                *("--principal", "user-imports", "--scope", "github:read"),
+                *("--principal", "user-imports", "--scope", "vault:github:exchange"),
             ],
             env,
         )

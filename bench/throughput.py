@@ -76,7 +76,7 @@ def run_profile(
             "--principal",
             EXCHANGE_PRINCIPAL,
             "--scope",
-            "github:read",
+            "vault:github:exchange",
             "--ttl",
             "3600",
         ],

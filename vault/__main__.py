@@ -58,18 +58,38 @@ def _parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION"
     )
     mint = grants.add_parser(
-        "mint", help="local backend only: sign a development grant token (stdout)"
+        "mint",
+        help="local backend only: sign a development grant token (stdout; its jti and "
+        "grant id on stderr)",
+        description="Sign a development grant token, e.g. for the exchange of a github "
+        "credential: --service github (the scope vault:github:exchange).",
     )
     mint.add_argument("--developer", required=True)
     mint.add_argument("--principal", required=True)
-    mint.add_argument("--scope", action="append", required=True, help="repeatable")
+    mint.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        help="grant the exchange scope vault:<service>:exchange; repeatable",
+    )
+    mint.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="a scope as written, e.g. vault:github:exchange (older forms such as "
+        "github:read need VAULT_EXCHANGE_SCOPES=legacy); repeatable",
+    )
     mint.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     mint.add_argument("--grant", help="the grant id (grnt claim); random by default")
     mint.set_defaults(run=_grants_mint)
     deny = grants.add_parser("revoke", help="refuse a grant, or one grant token, from now on")
     target = deny.add_mutually_exclusive_group(required=True)
     target.add_argument("--grant", help="a grant id (the grnt claim)")
-    target.add_argument("--token", help="a grant token id (the jti claim)")
+    target.add_argument(
+        "--token",
+        help="a grant token id (the jti claim), or the whole grant token (its jti is "
+        "revoked); '-' reads it from stdin, out of the shell history",
+    )
     deny.set_defaults(run=_grants_revoke)
 
     from vault.revocations import cli as revocations_cli
@@ -139,26 +159,51 @@ def _keys_revoke(arguments: argparse.Namespace) -> int:
 def _grants_mint(arguments: argparse.Namespace) -> int:
     from vault.bootstrap import local_dev_issuer
     from vault.config import Settings
+    from vault.grants import exchange_scope
+    from vault.grants.unverified import unverified_claims
+    from vault.models import SERVICE_PATTERN
 
     if arguments.ttl <= 0:
         raise ValueError("--ttl must be a positive number of seconds")
+    for service in arguments.service:
+        if not SERVICE_PATTERN.fullmatch(service):
+            raise ValueError(f"--service {service!r} is not a service name")
+    scopes = [exchange_scope(service.lower()) for service in arguments.service]
+    scopes += arguments.scope
+    if not scopes:
+        raise ValueError("give --service S (the scope vault:S:exchange) or --scope")
     issuer = local_dev_issuer(Settings.from_env())
-    print(
-        issuer.mint(
-            arguments.developer,
-            arguments.principal,
-            arguments.scope,
-            ttl_seconds=arguments.ttl,
-            grant_id=arguments.grant,
-        )
+    token = issuer.mint(
+        arguments.developer,
+        arguments.principal,
+        scopes,
+        ttl_seconds=arguments.ttl,
+        grant_id=arguments.grant,
     )
+    claims = unverified_claims(token)
+    print(
+        f"minted token {claims['jti']} of grant {claims['grnt']} "
+        f"(scopes: {' '.join(scopes)}); the token is below:",
+        file=sys.stderr,
+    )
+    print(token)
     return 0
+
+
+_FROM_STDIN = "-"
 
 
 def _grants_revoke(arguments: argparse.Namespace) -> int:
     from vault.bootstrap import get_vault
+    from vault.grants.unverified import token_id
 
-    kind, identifier = ("grant", arguments.grant) if arguments.grant else ("token", arguments.token)
+    if arguments.grant:
+        kind, identifier = "grant", arguments.grant
+    else:
+        given = arguments.token
+        if given == _FROM_STDIN:
+            given = sys.stdin.readline()
+        kind, identifier = "token", token_id(given.strip())
     get_vault().exchange.revoke(kind, identifier)
     print(f"revoked {kind} {identifier}; effective on the next exchange", file=sys.stderr)
     return 0

@@ -67,6 +67,7 @@ def build(settings: Settings) -> Vault:
             adapters.references if settings.credential_references_enabled else None,
             reference_ttl_seconds=settings.credential_reference_ttl_seconds,
             denylist_keep_seconds=settings.grant_max_lifetime_seconds,
+            scopes=settings.exchange_scopes,
         ),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
@@ -95,7 +96,15 @@ def _grant_verifier(settings: Settings) -> GrantVerifier:
             load = fetch_jwks(settings.grant_jwks_url, settings.rpc_timeout_seconds)
         except ValueError as error:
             raise ConfigurationError(str(error)) from None
-        return GrantVerifier(JwksCache(load), settings.grant_issuer, settings.grant_audience)
+        # A request that needs the fetch in flight waits for it as long as the fetch
+        # itself may take: its connection, then its whole body, each within the timeout.
+        keys = JwksCache(load, wait_seconds=2 * settings.rpc_timeout_seconds)
+        return GrantVerifier(
+            keys,
+            settings.grant_issuer,
+            settings.grant_audience,
+            leeway_seconds=settings.grant_leeway_seconds,
+        )
     if settings.backend != "local":
         raise ConfigurationError(
             "the gcp backend needs VAULT_GRANT_ISSUER and VAULT_GRANT_JWKS_URL"
@@ -106,6 +115,7 @@ def _grant_verifier(settings: Settings) -> GrantVerifier:
         JwksCache(lambda: local_dev_issuer(settings).jwks()),
         settings.grant_issuer or LOCAL_ISSUER,
         settings.grant_audience,
+        leeway_seconds=settings.grant_leeway_seconds,
     )
 
 

@@ -27,7 +27,7 @@ from vault.errors import (
     ReferenceDisabled,
     Unauthorized,
 )
-from vault.grants import GrantClaims, allows
+from vault.grants import GrantClaims, ScopeMode, allows
 from vault.ids import credential_id, new_reference_id, record_binding
 from vault.ports import (
     AuditEntry,
@@ -67,8 +67,10 @@ class ExchangeService:
         references: ReferenceStore | None = None,
         reference_ttl_seconds: int = 300,
         denylist_keep_seconds: int = 2_592_000,
+        scopes: ScopeMode = "exact",
     ) -> None:
         self._store = store
+        self._scopes = scopes
         self._envelope = envelope
         self._references = references  # None: credential references are disabled
         self._reference_ttl = reference_ttl_seconds * 1_000_000
@@ -131,7 +133,7 @@ class ExchangeService:
     def _usable_credential(
         self, grant: GrantClaims, service: str, request_id: str
     ) -> StoredCredential:
-        if not allows(grant.scopes, service):
+        if not allows(grant.scopes, service, self._scopes):
             raise Forbidden("the grant does not cover this service")
         record_id = credential_id(grant.developer_id, grant.principal_id, service)
         lookup = self._store.exchange_lookup(

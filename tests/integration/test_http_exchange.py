@@ -1,5 +1,6 @@
 """POST /v1/vault/credentials/exchange on both backends: every way a grant token can be
-wrong, every accepted scope form, revocation, expiry, and the audit trail."""
+wrong, revocation, expiry, and the audit trail (scope modes and leeway:
+test_grant_verification.py)."""
 
 from __future__ import annotations
 
@@ -74,26 +75,16 @@ def test_valid_grant_gets_the_access_token(client, issuer, stored):
 
 
 @pytest.mark.parametrize(
-    "scope",
+    "scopes",
     [
-        "*",
-        "github:*",
-        "github:read",
-        "github:credentials:read",
-        "vault:github:*",
-        "vault:github:read",
-        "vault:credentials:exchange",
-        "GitHub:READ",
+        [],
+        ["slack:read"],
+        ["github:write"],
+        ["vault:slack:*"],
+        ["github"],
+        ["vault:*"],
+        ["github:read"],  # a legacy form: exact scopes by default (test_grant_verification)
     ],
-)
-def test_each_accepted_scope_form(client, issuer, stored, scope):
-    response = exchange(client, issuer.mint(scp=["other:read", scope]))
-
-    assert response.status_code == 200
-
-
-@pytest.mark.parametrize(
-    "scopes", [[], ["slack:read"], ["github:write"], ["vault:slack:*"], ["github"], ["vault:*"]]
 )
 def test_no_matching_scope_is_403(client, issuer, stored, scopes):
     response = exchange(client, issuer.mint(scp=scopes))
@@ -122,7 +113,7 @@ def bad_tokens(issuer: TestIssuer) -> dict[str, str]:
         "expired": issuer.mint(exp=int(__import__("time").time()) - 60),
         "not yet valid": issuer.mint(nbf=int(__import__("time").time()) + 120),
         "wrong issuer": issuer.mint(iss="https://evil.example"),
-        "unknown kid": issuer.mint(kid="rotated-away"),
+        "unknown kid": issuer.mint(key=new_rsa_key(), kid="rotated-away"),
         "other key": issuer.mint(key=new_rsa_key()),
         "alg none": jwt.encode(
             issuer.claims(), None, algorithm="none", headers={"kid": issuer.kid}
@@ -169,13 +160,6 @@ def test_invalid_grant_tokens_are_401(client, issuer, stored, case):
     assert "ghp_the_real_token" not in response.get_data(as_text=True)
 
 
-def test_clock_leeway_is_honoured(client, issuer, stored):
-    now = int(__import__("time").time())
-
-    assert exchange(client, issuer.mint(exp=now - 10)).status_code == 200
-    assert exchange(client, issuer.mint(nbf=now + 10)).status_code == 200
-
-
 def test_audience_is_checked_when_configured(backend_env, issuer):
     os.environ["VAULT_GRANT_AUDIENCE"] = "https://vault.example"
     client = client_with_a_github_credential()
@@ -211,7 +195,7 @@ def test_missing_or_invalid_service_is_400(client, issuer, stored, body):
 def test_no_credential_is_404(client, issuer, stored):
     assert exchange(client, issuer.mint(sub="user-2")).status_code == 404
     assert exchange(client, issuer.mint(dev="dev-2")).status_code == 404
-    response = exchange(client, issuer.mint(scp=["*"]), {"service": "slack"})
+    response = exchange(client, issuer.mint(scp=["vault:slack:exchange"]), {"service": "slack"})
     assert response.status_code == 404 and response.get_json()["code"] == "NOT_FOUND"
 
 

@@ -4,59 +4,23 @@ is briefly unreachable."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from tests.support.issuer import ISSUER, TestIssuer, new_rsa_key, public_jwk
+from tests.support.jwks_server import JwksServer
 from vault.errors import DependencyUnavailable, Unauthorized
 from vault.grants import (
     JWKS_TTL_SECONDS,
-    LEEWAY_SECONDS,
     REFETCH_INTERVAL_SECONDS,
     VERIFIED_CACHE_SECONDS,
     GrantVerifier,
     JwksCache,
     fetch_jwks,
 )
-
-
-class JwksServer:
-    def __init__(self) -> None:
-        self.document: dict[str, Any] = {"keys": []}
-        self.hits = 0
-        self.down = False
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                if outer.down:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                body = json.dumps(outer.document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class Clock:
@@ -109,8 +73,12 @@ def test_unknown_kid_triggers_a_rate_limited_refetch(served, issuer: TestIssuer)
     assert verifier.verify(token).principal_id == "user-1"
     assert served.hits == 2
     with pytest.raises(Unauthorized):
-        verifier.verify(issuer.mint(kid="never-published"))
+        verifier.verify(new_rsa_key_token(issuer, kid="never-published"))
     assert served.hits == 2  # the refetch just happened
+
+
+def new_rsa_key_token(issuer: TestIssuer, kid: str) -> str:
+    return issuer.mint(key=new_rsa_key(), kid=kid)
 
 
 def stale_keys_during_an_outage(
@@ -154,23 +122,24 @@ class CountingKeys(JwksCache):
         super().__init__(*args, **kwargs)
         self.lookups = 0
 
-    def key_for(self, kid: str) -> Any | None:
+    def candidates(self, kid: str | None) -> tuple[Any, ...]:
         self.lookups += 1
-        return super().key_for(kid)
+        return super().candidates(kid)
 
 
 @pytest.mark.parametrize(
-    ("lifetime", "checked_again_after"),
-    [(3600, VERIFIED_CACHE_SECONDS), (5, 5 + LEEWAY_SECONDS)],
+    ("lifetime", "leeway", "checked_again_after"),
+    [(3600, 0, VERIFIED_CACHE_SECONDS), (5, 0, 5), (5, 30, 5 + 30), (5, 7, 5 + 7)],
 )
 def test_a_verified_token_is_checked_again_after_the_cache_window_or_its_expiry(
-    served, issuer: TestIssuer, lifetime: int, checked_again_after: float
+    served, issuer: TestIssuer, lifetime: int, leeway: int, checked_again_after: float
 ):
+    """The cache trusts a token exactly as long as PyJWT would, leeway included."""
     served.document = {"keys": [public_jwk(issuer.key, issuer.kid)]}
     wall = Clock()
     wall.now = float(int(time.time()))
     keys = CountingKeys(fetch_jwks(served.url, 2.0), Clock())
-    verifier = GrantVerifier(keys, ISSUER, None, clock=wall)
+    verifier = GrantVerifier(keys, ISSUER, None, clock=wall, leeway_seconds=leeway)
     token = issuer.mint(exp=int(wall.now) + lifetime)
 
     for _ in range(3):

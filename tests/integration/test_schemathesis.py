@@ -53,7 +53,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {
             "base_url": base_url,
             "api_key": api_key,
-            "grant": issuer.mint(scp=["*"], exp=2_000_000_000),
+            "grant": issuer.mint(
+                scp=["vault:github:exchange", "vault:slack:exchange"], exp=2_000_000_000
+            ),
         }
 
 

@@ -40,7 +40,7 @@ class TestIssuer:
             "iss": ISSUER,
             "sub": "user-1",
             "dev": "dev-1",
-            "scp": ["github:read"],
+            "scp": ["vault:github:exchange"],
             "jti": "tok_" + secrets.token_hex(8),
             "grnt": "grnt_" + secrets.token_hex(8),
             "iat": now,

@@ -116,7 +116,7 @@ def test_newcomer_flow_with_the_local_dev_issuer(tmp_path):
             "--principal",
             "alice",
             "--scope",
-            "github:read",
+            "vault:github:exchange",
         )
         grant = minted.stdout.strip()
 
