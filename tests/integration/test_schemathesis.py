@@ -42,6 +42,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "VAULT_RATE_LIMIT_PER_MINUTE": "0",
         "VAULT_EXCHANGE_RATE_LIMIT_PER_MINUTE": "0",
         "VAULT_AUTH_FAILURES_PER_MINUTE": "0",
+        "VAULT_GRANTEX_WEBHOOK_SECRET": "whsec_schemathesis",
     }
     vault = build(Settings.from_env(env))
     api_key, caller = vault.keys.create("dev-1", "schemathesis")
