@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from vault.api_keys import ApiKeyAdmin, ApiKeyVerifier
 from vault.config import Settings
+from vault.dpop import ProofVerifier
 from vault.envelope import EnvelopeCipher
 from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
-from vault.ports import Aead, ApiKeyStore, CredentialStore
+from vault.ports import Aead, ApiKeyStore, CredentialStore, ProofReplayStore
 from vault.rate_limit import TokenBucketLimiter
 from vault.service import VaultService
 
@@ -36,13 +37,14 @@ class Vault:
     keys: ApiKeyAdmin
     credentials: CredentialStore
     envelope: EnvelopeCipher
+    proofs: ProofVerifier  # DPoP proofs of key-bound grant tokens
 
 
 def build(settings: Settings) -> Vault:
     if settings.backend == "gcp":
-        credentials, api_keys, key_encryption = _gcp_adapters(settings)
+        credentials, api_keys, key_encryption, proof_replays = _gcp_adapters(settings)
     else:
-        credentials, api_keys, key_encryption = _local_adapters(settings)
+        credentials, api_keys, key_encryption, proof_replays = _local_adapters(settings)
     envelope = EnvelopeCipher(key_encryption)
     return Vault(
         settings=settings,
@@ -58,6 +60,7 @@ def build(settings: Settings) -> Vault:
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
+        proofs=ProofVerifier(proof_replays, settings.public_base_url),
     )
 
 
@@ -92,22 +95,33 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
     return LocalDevIssuer(settings.data_dir, settings.grant_issuer or LOCAL_ISSUER)
 
 
-def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _local_adapters(
+    settings: Settings,
+) -> tuple[CredentialStore, ApiKeyStore, Aead, ProofReplayStore]:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
     from vault.adapters.sqlite_database import SqliteDatabase
+    from vault.adapters.sqlite_dpop import SqliteProofReplayStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
     key_file = LocalKeyFileAead.from_file(settings.data_dir / "master.key")
-    return SqliteCredentialStore(database), SqliteApiKeyStore(database), key_file
+    return (
+        SqliteCredentialStore(database),
+        SqliteApiKeyStore(database),
+        key_file,
+        SqliteProofReplayStore(database),
+    )
 
 
-def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _gcp_adapters(
+    settings: Settings,
+) -> tuple[CredentialStore, ApiKeyStore, Aead, ProofReplayStore]:
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
+    from vault.adapters.firestore_dpop import FirestoreProofReplayStore
     from vault.adapters.firestore_gateway import FirestoreGateway
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
@@ -119,7 +133,12 @@ def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aea
     key_encryption = CloudKmsAead(
         client_for(settings.kms_endpoint), settings.kms_key, settings.rpc_timeout_seconds
     )
-    return FirestoreCredentialStore(gateway), FirestoreApiKeyStore(gateway), key_encryption
+    return (
+        FirestoreCredentialStore(gateway),
+        FirestoreApiKeyStore(gateway),
+        key_encryption,
+        FirestoreProofReplayStore(gateway),
+    )
 
 
 _vault: Vault | None = None

@@ -36,6 +36,7 @@ class Call:
     body: dict[str, Any] = field(default_factory=dict)
     caller: ApiKeyRecord | None = None
     grant: GrantClaims | None = None
+    dpop: bool = False  # the grant token is key-bound and its DPoP proof was verified
 
     @property
     def key_record(self) -> ApiKeyRecord:

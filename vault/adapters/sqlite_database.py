@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at INTEGER,
     cursor_secret TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS dpop_proofs (
+    thumbprint TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (thumbprint, jti)
+);
+CREATE INDEX IF NOT EXISTS dpop_proofs_by_expiry ON dpop_proofs (expires_at);
 """
 
 
