@@ -67,12 +67,14 @@ class ProofVerifier:
         cannot be reached (the proof is then refused, never accepted unrecorded)."""
         if thumbprint is None:
             return False
-        if not proofs:
+        # A server joins repeated headers with commas; a compact JWS has none.
+        values = [part.strip() for value in proofs for part in value.split(",")]
+        if not values or values == [""]:
             raise InvalidDpopProof(reason="dpop_missing")
-        if len(proofs) > 1:
+        if len(values) > 1:
             raise InvalidDpopProof("send exactly one DPoP header", reason="dpop_several")
         now = self._clock()
-        claims, signer = _verified_claims(proofs[0])
+        claims, signer = _verified_claims(values[0])
         _check_claims(claims, method, self._target or request_url, access_token, now)
         if signer != thumbprint:
             raise DpopKeyMismatch(reason="dpop_key_mismatch")

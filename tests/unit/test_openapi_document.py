@@ -45,6 +45,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
 CONTRACT_CODES = {
     "BAD_REQUEST": 400,
     "UNAUTHORIZED": 401,
+    "INVALID_DPOP_PROOF": 401,
+    "DPOP_KEY_MISMATCH": 401,
     "FORBIDDEN": 403,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
@@ -55,7 +57,8 @@ CONTRACT_CODES = {
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,
 }
-CONTRACT_CODES_BY_STATUS = {status: code for code, status in CONTRACT_CODES.items()}
+# The code each status answers with; a status with several codes lists them (an enum).
+CONTRACT_CODES_BY_STATUS = {status: code for code, status in reversed(CONTRACT_CODES.items())}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 ID = "vc_mfrggzdfmztwq2lknnwg23tpobyxe43u"
@@ -126,6 +129,8 @@ def test_info_servers_tags_and_security_schemes() -> None:
     assert "gx_live_" in schemes["apiKey"]["description"]
     assert schemes["grantToken"]["type"] == "http" and schemes["grantToken"]["scheme"] == "bearer"
     assert schemes["grantToken"]["bearerFormat"] == "JWT"
+    assert schemes["grantTokenDpop"]["type"] == "http"
+    assert schemes["grantTokenDpop"]["scheme"] == "dpop"
     declared_tags = {tag["name"] for tag in DOCUMENT["tags"]}
     for _, _, operation in all_operations():
         assert set(operation["tags"]) <= declared_tags
@@ -156,7 +161,7 @@ def test_every_operation_has_id_summary_security_and_responses(
     if method == "options" or template == SPEC:
         assert operation["security"] == []
     elif template == EXCHANGE:
-        assert operation["security"] == [{"grantToken": []}]
+        assert operation["security"] == [{"grantToken": []}, {"grantTokenDpop": []}]
     else:
         assert operation["security"] == [{"apiKey": []}]
     if method == "options":
@@ -197,7 +202,12 @@ def test_each_error_response_pins_its_code_to_its_status() -> None:
             schema = resolved["content"]["application/json"]["schema"]
             code = CONTRACT_CODES_BY_STATUS[int(status)]
             if "allOf" in schema:
-                assert schema["allOf"][1]["properties"]["code"]["const"] == code, pointer
+                pinned = schema["allOf"][1]["properties"]["code"]
+                if "enum" in pinned:  # the exchange's 401: UNAUTHORIZED and the DPoP codes
+                    assert code in pinned["enum"], pointer
+                    assert {CONTRACT_CODES[each] for each in pinned["enum"]} == {int(status)}
+                else:
+                    assert pinned["const"] == code, pointer
             else:
                 target = CHECKER.resolve(schema["$ref"][1:])[0]
                 assert target["properties"]["code"]["const"] == code, (method, template)
