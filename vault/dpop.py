@@ -116,13 +116,13 @@ def _verified_claims(proof: str) -> tuple[dict[str, Any], str]:
     bad_key = InvalidDpopProof("the DPoP proof's jwk must be a public key", reason="dpop_jwk")
     if not isinstance(jwk, dict) or _PRIVATE_MEMBERS & jwk.keys():
         raise bad_key
+    if jwk.get("kty") == "RSA" and _modulus_bits(jwk.get("n")) < _MIN_RSA_BITS:
+        raise bad_key  # before joserfc sees it (it would only warn)
     try:
         key = JWKRegistry.import_key(jwk)
     except (JoseError, ValueError, TypeError, KeyError):
         raise bad_key from None
     if key.key_type not in ("EC", "RSA", "OKP") or key.is_private:
-        raise bad_key
-    if key.key_type == "RSA" and key.public_key.key_size < _MIN_RSA_BITS:  # type: ignore[union-attr]
         raise bad_key
     try:
         verified = jws.validate_compact(token, key, registry=registry)
@@ -176,6 +176,16 @@ def _comparable(url: str) -> tuple[str, str, int | None, str] | None:
     if not parts.hostname or parts.username is not None or parts.password is not None:
         return None
     return scheme, parts.hostname.lower(), port, parts.path or "/"
+
+
+def _modulus_bits(modulus: Any) -> int:
+    if not isinstance(modulus, str) or len(modulus) > 2048:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))
+    except ValueError:
+        return 0
+    return int.from_bytes(raw, "big").bit_length()
 
 
 def _is_text(value: str) -> bool:

@@ -38,7 +38,12 @@ def maker(tmp_path_factory: pytest.TempPathFactory) -> ProofMaker:
 @pytest.fixture(scope="session")
 def keys(maker: ProofMaker) -> dict[str, ProofKey]:
     return maker.make_keys(
-        es256="ES256", rs256="RS256", ed25519="Ed25519", es384="ES384", other="ES256"
+        es256="ES256",
+        rs256="RS256",
+        ed25519="Ed25519",
+        es384="ES384",
+        other="ES256",
+        rsa1024="RS256-1024",
     )
 
 
@@ -205,6 +210,8 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "ath of another token": ({"accessToken": OTHER_TOKEN}, "dpop_ath"),
     "no ath": ({"accessToken": None}, "dpop_ath"),
     "private jwk in header": ({"privateJwk": True}, "dpop_jwk"),
+    "symmetric jwk": ({"header": {"jwk": {"kty": "oct", "k": "c2VjcmV0LWtleQ"}}}, "dpop_jwk"),
+    "RSA key of 1024 bits": ({"key": "rsa1024"}, "dpop_jwk"),
     "HS256": ({"header": {"alg": "HS256"}, "sign": "HS256"}, "dpop_alg"),
     "alg none": ({"header": {"alg": "none"}, "sign": "none"}, "dpop_alg"),
     "missing typ": ({"header": {"typ": None}}, "dpop_typ"),

@@ -2,7 +2,7 @@
 // `dpop` package, on node's WebCrypto. The Python tests drive it (tests/support/dpop_proofs.py).
 //
 // Input (argv[2], or stdin): a JSON list of requests; output: a JSON list of results.
-//   {"key": "name", "alg": "ES256" | "RS256" | "Ed25519" | "ES384"}
+//   {"key": "name", "alg": "ES256" | "RS256" | "Ed25519" | "ES384" | "RS256-1024"}
 //       -> {"thumbprint", "jwk"}: makes a key pair, saved as <keyDir>/<name>.json
 //   {"key": "name", "htm", "htu", "accessToken"?, "iatOffset"?, "jti"?,
 //    "header"?: {...}, "claims"?: {...}, "sign"?: "key" | "HS256" | "none" | "tamper",
@@ -11,7 +11,8 @@
 // A plain request is panva's generateProof as is (Date.now and crypto.randomUUID are
 // shifted for `iatOffset` and `jti`). Any of header/claims/sign/privateJwk decodes that
 // proof, changes it, and signs it again with WebCrypto: the ways a proof can be wrong.
-// ES384 is not in panva's package; its proofs are built here with WebCrypto alone.
+// ES384 and 1024-bit RSA keys are not in panva's package (it refuses RSA under 2048
+// bits); their proofs are built here with WebCrypto alone.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
@@ -22,14 +23,21 @@ const ALGORITHMS = {
   ES384: { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' },
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
   Ed25519: { name: 'Ed25519' },
+  'RS256-1024': {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    modulusLength: 1024,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  },
 };
+const WEBCRYPTO_ONLY = { ES384: 'ES384', 'RS256-1024': 'RS256' }; // key -> JWS alg
 const b64u = (bytes) => Buffer.from(bytes).toString('base64url');
 const json64 = (value) => b64u(Buffer.from(JSON.stringify(value)));
 
 async function makeKey(request, keyDir) {
   let pair;
-  if (request.alg === 'ES384') {
-    pair = await crypto.subtle.generateKey(ALGORITHMS.ES384, true, ['sign', 'verify']);
+  if (request.alg in WEBCRYPTO_ONLY) {
+    pair = await crypto.subtle.generateKey(ALGORITHMS[request.alg], true, ['sign', 'verify']);
   } else {
     pair = await generateKeyPair(request.alg, { extractable: true });
   }
@@ -83,8 +91,8 @@ async function makeProof(request, keyDir) {
   let header;
   let claims;
   let proof;
-  if (key.saved.alg === 'ES384') {
-    header = { alg: 'ES384', typ: 'dpop+jwt', jwk };
+  if (key.saved.alg in WEBCRYPTO_ONLY) {
+    header = { alg: WEBCRYPTO_ONLY[key.saved.alg], typ: 'dpop+jwt', jwk };
     const ath = request.accessToken
       ? b64u(await crypto.subtle.digest('SHA-256', Buffer.from(request.accessToken)))
       : undefined;
