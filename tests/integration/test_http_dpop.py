@@ -100,10 +100,11 @@ def exchange_audits(vault: Vault | None = None) -> list[Any]:
     ],
 )
 def test_a_key_bound_token_with_a_proof_by_its_key_gets_the_token(
-    github, issuer, maker, keys, key_name, changes
+    github, issuer, maker, keys, key_name, changes, capsys
 ):
     token = bound_token(issuer, keys[key_name])
     proof = maker.proof(keys[key_name], HTU, token, **changes)
+    capsys.readouterr()
 
     response = exchange(github, token, proof)
 
@@ -111,6 +112,17 @@ def test_a_key_bound_token_with_a_proof_by_its_key_gets_the_token(
     assert response.get_json()["accessToken"] == "ghp_bound"
     assert "WWW-Authenticate" not in response.headers
     assert len(exchange_audits()) == 1
+    log = capsys.readouterr().out
+    assert json.loads(log.strip().splitlines()[-1])["dpop"] is True  # Call.dpop was set
+    assert proof not in log and token not in log
+
+
+def test_a_bearer_exchange_is_not_logged_as_dpop(github, issuer, capsys):
+    capsys.readouterr()
+
+    assert exchange(github, issuer.mint(scp=SCOPES), scheme="Bearer").status_code == 200
+
+    assert "dpop" not in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
 def test_a_proof_is_accepted_under_the_bearer_scheme_and_any_scheme_case(
