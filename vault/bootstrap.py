@@ -12,12 +12,20 @@ from typing import TYPE_CHECKING
 
 from vault.api_keys import ApiKeyAdmin, ApiKeyVerifier
 from vault.config import Settings
+from vault.dpop import ProofVerifier
 from vault.envelope import EnvelopeCipher
 from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
-from vault.ports import Aead, ApiKeyStore, CredentialStore, ReferenceStore, RevocationStore
+from vault.ports import (
+    Aead,
+    ApiKeyStore,
+    CredentialStore,
+    ProofReplayStore,
+    ReferenceStore,
+    RevocationStore,
+)
 from vault.rate_limit import TokenBucketLimiter
 from vault.references import ReferenceService
 from vault.revocations.webhook import WebhookReceiver
@@ -41,6 +49,7 @@ class Vault:
     references: ReferenceService
     revocations: RevocationStore
     webhooks: WebhookReceiver | None  # None: no VAULT_GRANTEX_WEBHOOK_SECRET, no route
+    proofs: ProofVerifier  # DPoP proofs of key-bound grant tokens
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Adapters:
     key_encryption: Aead
     references: ReferenceStore
     revocations: RevocationStore
+    proof_replays: ProofReplayStore
 
 
 def build(settings: Settings) -> Vault:
@@ -84,6 +94,7 @@ def build(settings: Settings) -> Vault:
         webhooks=None
         if settings.grantex_webhook_secret is None
         else WebhookReceiver(adapters.revocations, settings.grant_max_lifetime_seconds),
+        proofs=ProofVerifier(adapters.proof_replays, settings.public_base_url),
     )
 
 
@@ -131,6 +142,7 @@ def _local_adapters(settings: Settings) -> Adapters:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
     from vault.adapters.sqlite_database import SqliteDatabase
+    from vault.adapters.sqlite_dpop import SqliteProofReplayStore
     from vault.adapters.sqlite_references import SqliteReferenceStore
     from vault.adapters.sqlite_revocations import SqliteRevocationStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
@@ -143,6 +155,7 @@ def _local_adapters(settings: Settings) -> Adapters:
         key_encryption=key_file,
         references=SqliteReferenceStore(database),
         revocations=SqliteRevocationStore(database),
+        proof_replays=SqliteProofReplayStore(database),
     )
 
 
@@ -151,6 +164,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
+    from vault.adapters.firestore_dpop import FirestoreProofReplayStore
     from vault.adapters.firestore_gateway import FirestoreGateway
     from vault.adapters.firestore_references import FirestoreReferenceStore
     from vault.adapters.firestore_revocations import FirestoreRevocationStore
@@ -170,6 +184,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
         key_encryption=key_encryption,
         references=FirestoreReferenceStore(gateway),
         revocations=FirestoreRevocationStore(gateway),
+        proof_replays=FirestoreProofReplayStore(gateway),
     )
 
 

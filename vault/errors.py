@@ -149,3 +149,25 @@ class ReferenceExpired(VaultError):
     code = "CREDENTIAL_REFERENCE_EXPIRED"
     status = 410
     default_message = "the credential reference has expired"
+
+
+class InvalidDpopProof(Unauthorized):
+    """The exchange of a key-bound grant token came without a valid DPoP proof."""
+
+    code = "INVALID_DPOP_PROOF"
+    default_message = "a valid DPoP proof is required for this grant token"
+
+    def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.headers["WWW-Authenticate"] = 'DPoP error="invalid_dpop_proof"'
+
+
+class DpopKeyMismatch(Unauthorized):
+    """A valid DPoP proof, signed by a key the grant token is not bound to."""
+
+    code = "DPOP_KEY_MISMATCH"
+    default_message = "the DPoP proof is signed by a key this grant token is not bound to"
+
+    def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.headers["WWW-Authenticate"] = 'DPoP error="invalid_token"'

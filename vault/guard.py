@@ -38,8 +38,22 @@ class RequestGuard:
         record = self._authenticate(self._api_keys.verify, token, client)
         return record, self._limit(self._per_key, "key:" + record.key_id)
 
-    def admit_grant(self, token: str | None, client: str) -> tuple[GrantClaims, dict[str, str]]:
-        claims = self._authenticate(self._grants.verify, token, client)
+    def admit_grant(
+        self,
+        token: str | None,
+        client: str,
+        confirm: Callable[[GrantClaims], None] | None = None,
+    ) -> tuple[GrantClaims, dict[str, str]]:
+        """``confirm`` checks what else the token demands (a DPoP proof): part of the
+        authentication, so its refusals count as failures and come before the limit."""
+
+        def verify(presented: str) -> GrantClaims:
+            claims = self._grants.verify(presented)
+            if confirm is not None:
+                confirm(claims)
+            return claims
+
+        claims = self._authenticate(verify, token, client)
         return claims, self._limit(self._per_grant, claims.limiter_key)
 
     def admit_signed(self, verify: Callable[[], None], client: str) -> None:

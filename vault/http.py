@@ -21,7 +21,7 @@ from typing import Any
 
 import flask
 
-from vault import logs
+from vault import dpop, logs
 from vault.errors import (
     BadRequest,
     DependencyUnavailable,
@@ -31,10 +31,12 @@ from vault.errors import (
     UnsupportedMediaType,
     VaultError,
 )
+from vault.grants import GrantClaims
 from vault.revocations.webhook import verify_signature
 from vault.routes import Call, Operation, Reply, Route, match_route
 
 MAX_BODY_BYTES = 64 * 1024
+GRANT_SCHEMES = ("bearer", "dpop")  # RFC 9449 section 7.1: DPoP-bound tokens use "DPoP"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 _BASE_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
@@ -157,11 +159,35 @@ def _authenticate(
         outcome.developer_id = call.caller.developer_id
         return dict(rate_headers)
     if operation.auth == "grant":
-        call.grant, rate_headers = app.guard.admit_grant(token, client)
+        grant_token = bearer_token(call.request, GRANT_SCHEMES)
+        call.grant, rate_headers = app.guard.admit_grant(
+            grant_token, client, _possession_check(app, call, grant_token)
+        )
         outcome.developer_id = call.grant.developer_id
         outcome.extra["grantTokenId"] = call.grant.token_id
+        if call.dpop:
+            outcome.extra["dpop"] = True
         return dict(rate_headers)
     return {}
+
+
+def _possession_check(
+    app: Any, call: Call, grant_token: str | None
+) -> Callable[[GrantClaims], None] | None:
+    """On the exchange (and nothing else), a key-bound token needs its DPoP proof."""
+    if call.request.path != dpop.EXCHANGE_PATH or grant_token is None:
+        return None
+
+    def confirm(claims: GrantClaims) -> None:
+        call.dpop = app.proofs.confirm(
+            claims.key_thumbprint,
+            grant_token,
+            call.request.headers.getlist("DPoP"),
+            call.request.method,
+            call.request.base_url,
+        )
+
+    return confirm
 
 
 def error_reply(error: VaultError, request_id: str) -> Reply:
@@ -217,10 +243,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def bearer_token(request: flask.Request) -> str | None:
+def bearer_token(request: flask.Request, schemes: tuple[str, ...] = ("bearer",)) -> str | None:
+    """The credential of an ``Authorization`` header in one of ``schemes`` (lower-case;
+    compared case-insensitively)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() not in schemes or not token.strip():
         return None
     return token.strip()
 

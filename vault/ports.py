@@ -248,3 +248,14 @@ class RevocationStore(Protocol):
         ...
 
     def write_state(self, name: str, value: str) -> None: ...
+
+
+class ProofReplayStore(Protocol):
+    """The DPoP proofs already used, shared by every instance (RFC 9449 section 11.1)."""
+
+    def remember(self, thumbprint: str, jti: str, expires_at: int) -> bool:
+        """Record a proof's (key thumbprint, jti) until ``expires_at`` (epoch
+        microseconds). False when that pair is already recorded: a replay. Raises
+        ``DependencyUnavailable`` when the record cannot be made, so a caller fails
+        closed."""
+        ...

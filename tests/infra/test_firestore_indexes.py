@@ -28,6 +28,8 @@ LIST_QUERIES = {
     ),
 }
 DENYLISTS = {"revokedGrants", "revokedTokens"}
+# Records that are useless after their expiresAt: the denylists, the DPoP proofs seen.
+TTL_COLLECTIONS = {*DENYLISTS, "vaultDpopProofs"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_the_denylists_expire_by_ttl(declared: dict[str, Any]) -> None:
 
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in overrides if o.get("ttl")}
 
-    assert ttl == {(collection, "expiresAt") for collection in DENYLISTS}
+    assert ttl == {(collection, "expiresAt") for collection in TTL_COLLECTIONS}
 
 
 def test_terraform_reads_the_file(terraform_config: TerraformConfig) -> None:

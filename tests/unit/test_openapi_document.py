@@ -141,6 +141,8 @@ def test_info_servers_tags_and_security_schemes() -> None:
     assert "gx_live_" in schemes["apiKey"]["description"]
     assert schemes["grantToken"]["type"] == "http" and schemes["grantToken"]["scheme"] == "bearer"
     assert schemes["grantToken"]["bearerFormat"] == "JWT"
+    assert schemes["grantTokenDpop"]["type"] == "http"
+    assert schemes["grantTokenDpop"]["scheme"] == "dpop"
     declared_tags = {tag["name"] for tag in DOCUMENT["tags"]}
     for _, _, operation in all_operations():
         assert set(operation["tags"]) <= declared_tags
@@ -171,7 +173,7 @@ def test_every_operation_has_id_summary_security_and_responses(
     if method == "options" or template == SPEC:
         assert operation["security"] == []
     elif template == EXCHANGE:
-        assert operation["security"] == [{"grantToken": []}]
+        assert operation["security"] == [{"grantToken": []}, {"grantTokenDpop": []}]
     elif template == WEBHOOK:
         assert operation["security"] == [{"grantexSignature": []}]
     else:

@@ -97,6 +97,13 @@ CREATE TABLE IF NOT EXISTS vault_state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dpop_proofs (
+    thumbprint TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (thumbprint, jti)
+);
+CREATE INDEX IF NOT EXISTS dpop_proofs_by_expiry ON dpop_proofs (expires_at);
 """
 
 
