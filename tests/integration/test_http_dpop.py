@@ -111,7 +111,8 @@ def test_a_key_bound_token_with_a_proof_by_its_key_gets_the_token(
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["accessToken"] == "ghp_bound"
     assert "WWW-Authenticate" not in response.headers
-    assert len(exchange_audits()) == 1
+    (audit,) = exchange_audits()
+    assert audit.outcome == "delivery=token dpop=True"  # the audit entry names the binding
     log = capsys.readouterr().out
     assert json.loads(log.strip().splitlines()[-1])["dpop"] is True  # Call.dpop was set
     assert proof not in log and token not in log
