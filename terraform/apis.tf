@@ -10,6 +10,7 @@ locals {
     "iam.googleapis.com",                  # the service accounts
     "logging.googleapis.com",              # logs
     "run.googleapis.com",                  # gen2 functions run on Cloud Run
+    "secretmanager.googleapis.com",        # the Grantex webhook secret and API key
     "storage.googleapis.com",              # the source bucket
   ])
 }

@@ -307,3 +307,101 @@ variable "source_noncurrent_retention_days" {
     error_message = "source_noncurrent_retention_days must be at least 1."
   }
 }
+
+# Application settings added with grant delegation, DPoP, references and Grantex ---
+
+variable "public_base_url" {
+  type        = string
+  description = "The vault's public URL (VAULT_PUBLIC_BASE_URL: DPoP `htu`, the OAuth callback), without a trailing slash. Empty: the function's deterministic run.app URL, https://<name_prefix>-<project number>.<region>.run.app. Set it when clients reach the vault through a custom domain or a load balancer."
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.public_base_url == "" || can(regex("^https://[^/?#\\s]+(/[^?#\\s]*)?$", var.public_base_url))
+    error_message = "public_base_url must be empty or an https:// URL without query or fragment."
+  }
+}
+
+variable "grant_leeway_seconds" {
+  type        = number
+  description = "Clock leeway for grant-token times (VAULT_GRANT_LEEWAY_SECONDS), at most 30."
+  default     = 0
+
+  validation {
+    condition     = var.grant_leeway_seconds >= 0 && var.grant_leeway_seconds <= 30 && floor(var.grant_leeway_seconds) == var.grant_leeway_seconds
+    error_message = "grant_leeway_seconds must be a whole number from 0 to 30."
+  }
+}
+
+variable "exchange_scopes" {
+  type        = string
+  description = "Which grant scopes allow an exchange (VAULT_EXCHANGE_SCOPES): `exact` (only vault:<service>:exchange) or `legacy` (also the older forms)."
+  default     = "exact"
+
+  validation {
+    condition     = contains(["exact", "legacy"], var.exchange_scopes)
+    error_message = "exchange_scopes must be exact or legacy."
+  }
+}
+
+variable "grant_max_lifetime_seconds" {
+  type        = number
+  description = "How long a denylist entry (a revoked grant or token) is kept (VAULT_GRANT_MAX_LIFETIME_SECONDS); Firestore's TTL policy deletes it afterwards."
+  default     = 2592000
+
+  validation {
+    condition     = var.grant_max_lifetime_seconds >= 60 && var.grant_max_lifetime_seconds <= 315360000 && floor(var.grant_max_lifetime_seconds) == var.grant_max_lifetime_seconds
+    error_message = "grant_max_lifetime_seconds must be a whole number from 60 to 315360000 (10 years)."
+  }
+}
+
+variable "credential_references_enabled" {
+  type        = bool
+  description = "Whether exchanges may ask for `delivery: reference` (VAULT_CREDENTIAL_REFERENCES_ENABLED)."
+  default     = true
+}
+
+variable "credential_reference_ttl_seconds" {
+  type        = number
+  description = "Lifetime of a credential reference (VAULT_CREDENTIAL_REFERENCE_TTL_SECONDS)."
+  default     = 300
+
+  validation {
+    condition     = var.credential_reference_ttl_seconds >= 30 && var.credential_reference_ttl_seconds <= 3600 && floor(var.credential_reference_ttl_seconds) == var.credential_reference_ttl_seconds
+    error_message = "credential_reference_ttl_seconds must be a whole number from 30 to 3600."
+  }
+}
+
+variable "grantex_base_url" {
+  type        = string
+  description = "The Grantex API, for `revocations sync`'s feed (VAULT_GRANTEX_BASE_URL). Empty: no feed, and no scheduled sync."
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.grantex_base_url == "" || can(regex("^https://[^\\s/]+(/\\S*)?$", var.grantex_base_url))
+    error_message = "grantex_base_url must be empty or an https:// URL."
+  }
+}
+
+variable "refresh_lease_seconds" {
+  type        = number
+  description = "How long one instance holds a credential's refresh lease before others may take it (VAULT_REFRESH_LEASE_SECONDS)."
+  default     = 20
+
+  validation {
+    condition     = var.refresh_lease_seconds >= 1 && var.refresh_lease_seconds <= 300
+    error_message = "refresh_lease_seconds must be between 1 and 300."
+  }
+}
+
+variable "refresh_wait_seconds" {
+  type        = number
+  description = "How long an exchange waits for another instance's refresh of the same credential (VAULT_REFRESH_WAIT_SECONDS)."
+  default     = 10
+
+  validation {
+    condition     = var.refresh_wait_seconds >= 0 && var.refresh_wait_seconds <= 120
+    error_message = "refresh_wait_seconds must be between 0 and 120."
+  }
+}

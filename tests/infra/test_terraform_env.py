@@ -29,16 +29,20 @@ def service_config(function: Block) -> dict[str, Any]:
     return config
 
 
-def deployed_environment(function: Block, config: TerraformConfig) -> dict[str, Any]:
-    """environment_variables (a map, or a ``local.*`` holding one) plus any secret ones."""
-    service = service_config(function)
-    variables = service.get("environment_variables", {})
+def plain_environment(function: Block, config: TerraformConfig) -> dict[str, Any]:
+    """environment_variables: a map, or a ``local.*`` holding one."""
+    variables = service_config(function).get("environment_variables", {})
     if isinstance(variables, str):
         name = expression(variables).removeprefix("local.")
         (variables,) = [body[name] for body in config.unlabelled("locals") if name in body]
     assert isinstance(variables, dict), variables
-    environment: dict[str, Any] = dict(variables)
-    for secret in as_blocks(service.get("secret_environment_variables", [])):
+    return dict(variables)
+
+
+def deployed_environment(function: Block, config: TerraformConfig) -> dict[str, Any]:
+    """The plain environment plus the secret ones (as ``"<secret>"``)."""
+    environment = plain_environment(function, config)
+    for secret in as_blocks(service_config(function).get("secret_environment_variables", [])):
         environment[literal(secret["key"])] = "<secret>"
     return environment
 
@@ -75,6 +79,112 @@ def test_the_environment_points_at_the_resources_terraform_creates(
         expression(environment["VAULT_FIRESTORE_DATABASE"]),
     )
     assert expression(environment["VAULT_GRANT_AUDIENCE"]) == "var.grant_audience"
+
+
+SECRET_SETTINGS = {
+    "VAULT_GRANTEX_WEBHOOK_SECRET": "webhook-secret",
+    "VAULT_GRANTEX_API_KEY": "api-key",
+}
+# Deliberately not the app's default: on Cloud Run one front end appends to
+# X-Forwarded-For (README "The client address"), on a laptop none does.
+DEPLOYMENT_DEFAULTS = {"VAULT_TRUSTED_PROXY_HOPS": "1"}
+FEEDS = re.compile(r"^(?:tostring\()?var\.(\w+)\)?$")
+
+
+def test_variables_default_to_the_apps_defaults(
+    environment: dict[str, Any], terraform_config: TerraformConfig
+) -> None:
+    # A setting fed straight from a variable: an operator who sets nothing gets what the
+    # app would do on its own (vault/config.py), not a second, drifting default.
+    variables = terraform_config.variables()
+    compared = []
+    for spec in SETTINGS:
+        value = environment.get(spec.name)
+        if spec.default is None or not isinstance(value, str) or value.startswith('"'):
+            continue
+        fed = FEEDS.match(expression(value))
+        if not fed:
+            continue
+        variable = variables[fed.group(1)]
+        assert "description" in variable and "type" in variable, fed.group(1)
+        expected = DEPLOYMENT_DEFAULTS.get(spec.name, spec.default)
+        assert _as_setting(variable["default"]) == _as_setting(expected), spec.name
+        compared.append(spec.name)
+
+    assert {"VAULT_GRANT_LEEWAY_SECONDS", "VAULT_REFRESH_WAIT_SECONDS"} <= set(compared)
+
+
+def _as_setting(value: Any) -> str:
+    """A default as the app would read it: numbers without a redundant fraction, bools
+    lowercase, strings unquoted."""
+    value = literal(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _is_number(value)):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else str(number)
+    return str(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_secrets_come_from_secret_manager_never_plain_variables(
+    function: Block, terraform_config: TerraformConfig
+) -> None:
+    service = service_config(function)
+    plain = set(plain_environment(function, terraform_config))
+    secrets = {
+        literal(block["key"]): block
+        for block in as_blocks(service.get("secret_environment_variables", []))
+    }
+
+    assert plain.isdisjoint(SECRET_SETTINGS)
+    assert set(secrets) == set(SECRET_SETTINGS)
+    for name, block in secrets.items():
+        assert expression(block["secret"]) == (
+            f'google_secret_manager_secret.grantex["{SECRET_SETTINGS[name]}"].secret_id'
+        )
+        assert literal(block["version"]) == "latest"
+
+
+def test_the_runtime_may_read_exactly_the_secrets_it_mounts(
+    terraform_config: TerraformConfig,
+) -> None:
+    grants = [
+        block
+        for block in terraform_config.resources()
+        if block.type.startswith("google_secret_manager_secret_iam")
+        or (
+            block.type == "google_project_iam_member"
+            and "secretmanager" in str(block.body.get("role"))
+        )
+    ]
+
+    (grant,) = grants
+    assert grant.type == "google_secret_manager_secret_iam_member"
+    assert expression(grant.body["for_each"]) == "google_secret_manager_secret.grantex"
+    assert expression(grant.body["secret_id"]) == "each.value.secret_id"
+    assert literal(grant.body["role"]) == "roles/secretmanager.secretAccessor"
+    assert expression(grant.body["member"]) == "google_service_account.runtime.member"
+
+
+def test_the_public_base_url_is_the_url_terraform_publishes(
+    environment: dict[str, Any], terraform_config: TerraformConfig
+) -> None:
+    (local_values,) = [b for b in terraform_config.unlabelled("locals") if "run_app_url" in b]
+
+    assert expression(environment["VAULT_PUBLIC_BASE_URL"]) == "local.public_base_url"
+    # Cloud Run's deterministic URL, known before the function exists (its own url
+    # attribute cannot feed its own environment: a cycle).
+    assert local_values["run_app_url"] == (
+        '"https://${var.name_prefix}-${data.google_project.this.number}.${var.region}.run.app"'
+    )
 
 
 def test_the_outputs_give_operators_what_they_need(terraform_config: TerraformConfig) -> None:
