@@ -43,7 +43,7 @@ resource "google_firestore_database" "vault" {
     prevent_destroy = true
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The list endpoint: equality on developerId (and optionally principalId and/or

@@ -35,47 +35,49 @@ locals {
     VAULT_GRANTEX_BASE_URL                 = var.grantex_base_url
     VAULT_REFRESH_LEASE_SECONDS            = tostring(var.refresh_lease_seconds)
     VAULT_REFRESH_WAIT_SECONDS             = tostring(var.refresh_wait_seconds)
+
+    # Not the vault's: functions-framework's gunicorn threads, one per request an
+    # instance is sent (max_instance_request_concurrency), so neither waits on the other.
+    THREADS = tostring(var.concurrency)
+  }
+
+  # Read from Secret Manager when an instance starts (secrets.tf), never plain.
+  secret_environment = {
+    VAULT_GRANTEX_WEBHOOK_SECRET = google_secret_manager_secret.grantex["webhook-secret"].secret_id
+    VAULT_GRANTEX_API_KEY        = google_secret_manager_secret.grantex["api-key"].secret_id
   }
 }
 
-# The deployable source: main.py, requirements.txt and the vault/ package. Anything
-# else in the repository (tests, infrastructure, local data, caches) stays out.
+# The deployable source, an allow-list: main.py, requirements.txt and the vault/
+# package (without bytecode). Nothing else in the checkout (tests, infrastructure,
+# local data, tfvars, caches, virtualenvs) can reach the archive, whatever lies around.
+# tests/infra/test_terraform_env.py checks these rules against the repository.
+locals {
+  source_root = var.source_dir != "" ? var.source_dir : "${path.module}/.."
+  source_files = sort(concat(
+    ["main.py", "requirements.txt"],
+    [
+      for file in fileset(local.source_root, "vault/**") : file
+      if !strcontains(file, "__pycache__/") && !endswith(file, ".pyc")
+    ],
+  ))
+}
+
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = "${path.module}/.."
   output_path = "${path.module}/.build/vault-source.zip"
 
-  excludes = [
-    ".git",
-    ".github",
-    ".ci",
-    ".venv",
-    ".venv-*",
-    ".tools",
-    ".vault-data",
-    ".env",
-    ".env.*",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/*.key",
-    "**/*.sqlite3",
-    "bench",
-    "docs",
-    "seeds",
-    "tests",
-    "terraform",
-    "*.md",
-    "Makefile",
-    "cloudbuild.yaml",
-    "firestore.indexes.json",
-    "pyproject.toml",
-    "requirements-*.txt",
-    ".gitignore",
-  ]
+  # The same bytes, and so the same hash and object name, on every machine: no file
+  # mode or umask of the deployer's checkout leaks in.
+  output_file_mode = "0644"
+
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      filename = source.value
+      content  = file("${local.source_root}/${source.value}")
+    }
+  }
 }
 
 resource "google_storage_bucket" "source" {
@@ -106,7 +108,7 @@ resource "google_storage_bucket" "source" {
   # Only rebuildable artifacts live here, so `terraform destroy` may empty it.
   force_destroy = true
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_storage_bucket_object" "source" {
@@ -143,7 +145,7 @@ resource "google_artifact_registry_repository" "function" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloudfunctions2_function" "vault" {
@@ -208,17 +210,12 @@ resource "google_cloudfunctions2_function" "vault" {
   }
 
   depends_on = [
-    # The runtime identity must be able to read its database and use its key
-    # before the first request arrives.
-    google_project_iam_member.runtime_firestore,
-    google_project_iam_member.runtime_telemetry,
-    google_kms_crypto_key_iam_binding.vault_runtime,
-    google_secret_manager_secret_iam_member.runtime_grantex,
+    # The runtime identity must be able to read its database, its secrets and use its
+    # key before the first request arrives, and the build identity must be able to
+    # read the source and push the image: time_sleep.grants waits for all of those
+    # grants, and then for them to propagate.
+    time_sleep.grants,
     google_secret_manager_secret_version.grantex_placeholder,
-    # And the build identity must be able to read the source and push the image.
-    google_project_iam_member.build_logs,
-    google_project_iam_member.build_source_reader,
-    google_artifact_registry_repository_iam_member.build_writer,
     google_firestore_index.composite,
   ]
 }

@@ -23,7 +23,7 @@ resource "google_secret_manager_secret" "grantex" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_secret_manager_secret_version" "grantex_placeholder" {

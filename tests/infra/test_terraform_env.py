@@ -52,10 +52,14 @@ def environment(function: Block, terraform_config: TerraformConfig) -> dict[str,
     return deployed_environment(function, terraform_config)
 
 
+# Read by functions-framework's gunicorn, not by the vault: its threads per instance.
+FRAMEWORK_SETTINGS = {"THREADS"}
+
+
 def test_the_environment_is_exactly_the_deployed_settings(environment: dict[str, Any]) -> None:
     deployed = {spec.name for spec in SETTINGS if spec.deployed}
 
-    names = set(environment)
+    names = set(environment) - FRAMEWORK_SETTINGS
 
     assert names - deployed == set(), "set in terraform/function.tf but not read by the app"
     assert deployed - names == set(), "read by the app but not set in terraform/function.tf"
@@ -190,7 +194,8 @@ def test_the_public_base_url_is_the_url_terraform_publishes(
 def test_the_outputs_give_operators_what_they_need(terraform_config: TerraformConfig) -> None:
     outputs = terraform_config.outputs()
 
-    assert expression(outputs["url"]["value"]) == "google_cloudfunctions2_function.vault.url"
+    # One canonical URL, the one the vault is configured with (DPoP htu).
+    assert expression(outputs["url"]["value"]) == "local.public_base_url"
     assert expression(outputs["kms_key_name"]["value"]) == "google_kms_crypto_key.vault.id"
     assert expression(outputs["service_account_email"]["value"]) == (
         "google_service_account.runtime.email"
@@ -224,17 +229,59 @@ def test_the_function_runs_as_its_own_service_account(function: Block) -> None:
     assert expression(config["service_account_email"]) == "google_service_account.runtime.email"
 
 
-def test_the_source_archive_holds_only_the_application(terraform_config: TerraformConfig) -> None:
+def test_threads_follow_the_request_concurrency(
+    function: Block, environment: dict[str, Any]
+) -> None:
+    service = service_config(function)
+
+    assert expression(service["max_instance_request_concurrency"]) == "var.concurrency"
+    assert expression(environment["THREADS"]) == "tostring(var.concurrency)"
+
+
+# The archive's allow-list, as terraform/function.tf writes it (local.source_files).
+SOURCE_FILES = (
+    'sort(concat(["main.py", "requirements.txt"], [for file in fileset(local.source_root, '
+    '"vault/**") : file if !strcontains(file, "__pycache__/") && !endswith(file, ".pyc")]))'
+)
+
+
+def shipped(files: list[str]) -> list[str]:
+    """The same rule in Python: what local.source_files keeps of a list of files."""
+    return sorted(
+        path
+        for path in files
+        if path in ("main.py", "requirements.txt")
+        or (path.startswith("vault/") and "__pycache__/" not in path and not path.endswith(".pyc"))
+    )
+
+
+def test_the_source_archive_is_an_allow_list(terraform_config: TerraformConfig) -> None:
     (archive,) = [b for b in terraform_config.blocks("data") if b.type == "archive_file"]
-    excludes = [literal(pattern) for pattern in archive.body["excludes"]]
+    (local_values,) = [b for b in terraform_config.unlabelled("locals") if "source_files" in b]
+    (dynamic,) = archive.body["dynamic"]
+    (content,) = as_blocks(dynamic['"source"']["content"])
 
-    shipped = sorted(path for path in repository_files(excludes) if not excluded(path, excludes))
+    assert " ".join(expression(local_values["source_files"]).split()) == SOURCE_FILES
+    assert expression(dynamic['"source"']["for_each"]) == "local.source_files"
+    assert expression(content["filename"]) == "source.value"
+    assert literal(archive.body["output_file_mode"]) == "0644"
+    assert "source_dir" not in archive.body and "excludes" not in archive.body
 
-    assert {"main.py", "requirements.txt", "vault/config.py"} <= set(shipped)
-    application = [
-        p for p in shipped if p in {"main.py", "requirements.txt"} or p.startswith("vault/")
-    ]
-    assert shipped == application, "add the others to data.archive_file.source's excludes"
+
+def test_the_source_archive_holds_the_application_and_nothing_else() -> None:
+    files = repository_files([".git", ".venv", ".venv-*", "node_modules", ".terraform"])
+    junk = ["vault/__pycache__/config.cpython-312.pyc", "terraform/terraform.tfvars", ".env"]
+
+    archived = shipped(files + junk)
+
+    assert {"main.py", "requirements.txt", "vault/config.py", "vault/openapi.json"} <= set(archived)
+    assert all(
+        path in ("main.py", "requirements.txt") or path.startswith("vault/") for path in archived
+    )
+    assert not set(junk) & set(archived)
+    # file() reads each as UTF-8 text: a binary file under vault/ would fail the plan.
+    for path in archived:
+        (REPO_ROOT / path).read_text(encoding="utf-8")
 
 
 def repository_files(excludes: list[str]) -> list[str]:
