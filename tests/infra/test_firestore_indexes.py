@@ -27,7 +27,26 @@ LIST_QUERIES = {
         ("__name__", DESC),
     ),
 }
-DENYLISTS = {"revokedGrants", "revokedTokens"}
+# Collections whose entries Firestore deletes after `expiresAt` (BRIEF: fixed names).
+TTL_COLLECTIONS = {
+    "revokedGrants",
+    "revokedTokens",
+    "vaultCredentialRefs",
+    "vaultDpopProofs",
+    "vaultWebhookDeliveries",
+    "vaultConnectSessions",
+}
+# Never filtered or ordered on: no single-field index for them.
+UNINDEXED = {
+    ("vaultCredentials", "accessToken"),
+    ("vaultCredentials", "refreshToken"),
+    ("vaultCredentials", "metadata"),
+    ("apiKeys", "cursorSecret"),
+    ("vaultAudit", "actor"),
+    ("vaultAudit", "requestId"),
+    ("vaultAudit", "agent"),
+    ("vaultAudit", "outcome"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +67,22 @@ def test_the_composite_indexes_serve_the_list_queries(declared: dict[str, Any]) 
     assert sorted(shapes) == sorted(LIST_QUERIES)
 
 
-def test_the_denylists_expire_by_ttl(declared: dict[str, Any]) -> None:
+def test_short_lived_entries_expire_by_ttl(declared: dict[str, Any]) -> None:
     overrides = declared["fieldOverrides"]
 
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in overrides if o.get("ttl")}
 
-    assert ttl == {(collection, "expiresAt") for collection in DENYLISTS}
+    assert ttl == {(collection, "expiresAt") for collection in TTL_COLLECTIONS}
+
+
+def test_unqueried_fields_are_exempt_from_automatic_indexes(declared: dict[str, Any]) -> None:
+    overrides = declared["fieldOverrides"]
+
+    exempt = {(o["collectionGroup"], o["fieldPath"]) for o in overrides if o["indexes"] == []}
+    keys = [(o["collectionGroup"], o["fieldPath"]) for o in overrides]
+
+    assert exempt == UNINDEXED | {(collection, "expiresAt") for collection in TTL_COLLECTIONS}
+    assert len(keys) == len(set(keys))
 
 
 def test_terraform_reads_the_file(terraform_config: TerraformConfig) -> None:
