@@ -6,20 +6,35 @@ DATA := .vault-data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck unit setup dev-setup bench clean
+.PHONY: run test lint typecheck unit setup dev-setup bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The runtime exactly as deployed: every package pinned and hash-checked. Hash-checking
+# mode covers a whole pip call, so the dev, infra and bench tools come in calls of
+# their own (their files do not include requirements.txt).
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-infra.txt | $(BIN)/python
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-infra.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements-infra.txt
 	touch $@
+
+## Regenerate requirements.txt (the whole runtime tree, pinned, with hashes) from
+## requirements.in. Run it after editing requirements.in; commit both files.
+LOCK_PYTHON ?= $(PYTHON)
+.venv-lock/.installed: requirements-lock.txt
+	$(LOCK_PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -r requirements-lock.txt
+	touch $@
+
+lock: .venv-lock/.installed
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --output-file=requirements.txt requirements.in
 
 # checkov lives in a venv of its own: its pins clash with pytest's (see the file).
 .venv-infra/.installed: tests/infra/requirements-checkov.txt
@@ -56,7 +71,7 @@ lint: dev-setup
 typecheck: dev-setup
 	$(BIN)/mypy
 
-$(VENV)/.bench: requirements.txt requirements-bench.txt | $(BIN)/python
+$(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	touch $@
 
@@ -67,4 +82,4 @@ bench: dev-setup $(VENV)/.bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-infra .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-infra .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -43,7 +43,7 @@ resource "google_firestore_database" "vault" {
     prevent_destroy = true
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The list endpoint: equality on developerId (and optionally principalId and/or
@@ -65,10 +65,16 @@ resource "google_firestore_index" "composite" {
   }
 }
 
-# TTL on the revocation denylists: an entry is useless once the token or grant it
-# names has expired, so Firestore deletes it (usually within a day of expiresAt).
-# The field is also exempted from single-field indexes: nothing queries it, and
-# indexing a timestamp that only grows creates write hotspots.
+# Field overrides from ../firestore.indexes.json, of two kinds:
+# - TTL policies on `expiresAt` (a Timestamp) of every collection whose entries
+#   outlive their use: the denylists, credential references, DPoP replay entries,
+#   webhook deliveries, connect sessions. Firestore deletes an entry, usually within a
+#   day of expiresAt. The field is also exempted from single-field indexes: nothing
+#   queries it, and indexing a timestamp that only grows creates write hotspots.
+# - Exemptions from the automatic single-field indexes for fields no query filters or
+#   orders on: ciphertext (tokens) and metadata, which can be large and whose index
+#   entries would only cost writes and storage, a key's cursor secret, and audit
+#   fields that are only read back, never queried.
 resource "google_firestore_field" "overrides" {
   for_each = local.field_overrides
 

@@ -1,62 +1,83 @@
 locals {
+  # The vault's public URL, which DPoP proofs (`htu`) and the OAuth callback name. The
+  # function cannot read its own URL attribute into its own environment (a cycle), so
+  # it is the Cloud Run service's deterministic URL, known before the function exists:
+  # https://<service>-<project number>.<region>.run.app (a gen2 function's service is
+  # named after the function). var.public_base_url overrides it, e.g. for a custom
+  # domain or a load balancer. The `url` output is this same value.
+  run_app_url     = "https://${var.name_prefix}-${data.google_project.this.number}.${var.region}.run.app"
+  public_base_url = var.public_base_url != "" ? trimsuffix(var.public_base_url, "/") : local.run_app_url
+
   # Exactly the settings the vault reads (vault/config.py, SETTINGS with
-  # deployed=True); tests/infra/test_terraform_env.py keeps the two equal. None of
-  # them is a secret: the key-encryption key never leaves Cloud KMS.
+  # deployed=True); tests/infra/test_terraform_env.py keeps the two equal. The two
+  # secret ones are not here: they come from Secret Manager (secrets.tf), through
+  # service_config's secret_environment_variables.
   function_environment = {
-    VAULT_BACKEND                        = "gcp"
-    GOOGLE_CLOUD_PROJECT                 = var.project_id
-    VAULT_FIRESTORE_DATABASE             = google_firestore_database.vault.name
-    VAULT_KMS_KEY                        = google_kms_crypto_key.vault.id
-    VAULT_API_KEY_CACHE_SECONDS          = tostring(var.api_key_cache_seconds)
-    VAULT_RATE_LIMIT_PER_MINUTE          = tostring(var.rate_limit_per_minute)
-    VAULT_EXCHANGE_RATE_LIMIT_PER_MINUTE = tostring(var.exchange_rate_limit_per_minute)
-    VAULT_AUTH_FAILURES_PER_MINUTE       = tostring(var.auth_failures_per_minute)
-    VAULT_RPC_TIMEOUT_SECONDS            = tostring(var.rpc_timeout_seconds)
-    VAULT_GRANT_ISSUER                   = var.grant_issuer
-    VAULT_GRANT_JWKS_URL                 = var.grant_jwks_url
-    VAULT_GRANT_AUDIENCE                 = var.grant_audience
-    VAULT_TRUSTED_PROXY_HOPS             = tostring(var.trusted_proxy_hops)
+    VAULT_BACKEND                          = "gcp"
+    GOOGLE_CLOUD_PROJECT                   = var.project_id
+    VAULT_FIRESTORE_DATABASE               = google_firestore_database.vault.name
+    VAULT_KMS_KEY                          = google_kms_crypto_key.vault.id
+    VAULT_API_KEY_CACHE_SECONDS            = tostring(var.api_key_cache_seconds)
+    VAULT_RATE_LIMIT_PER_MINUTE            = tostring(var.rate_limit_per_minute)
+    VAULT_EXCHANGE_RATE_LIMIT_PER_MINUTE   = tostring(var.exchange_rate_limit_per_minute)
+    VAULT_AUTH_FAILURES_PER_MINUTE         = tostring(var.auth_failures_per_minute)
+    VAULT_RPC_TIMEOUT_SECONDS              = tostring(var.rpc_timeout_seconds)
+    VAULT_GRANT_ISSUER                     = var.grant_issuer
+    VAULT_GRANT_JWKS_URL                   = var.grant_jwks_url
+    VAULT_GRANT_AUDIENCE                   = var.grant_audience
+    VAULT_TRUSTED_PROXY_HOPS               = tostring(var.trusted_proxy_hops)
+    VAULT_GRANT_LEEWAY_SECONDS             = tostring(var.grant_leeway_seconds)
+    VAULT_EXCHANGE_SCOPES                  = var.exchange_scopes
+    VAULT_PUBLIC_BASE_URL                  = local.public_base_url
+    VAULT_GRANT_MAX_LIFETIME_SECONDS       = tostring(var.grant_max_lifetime_seconds)
+    VAULT_CREDENTIAL_REFERENCES_ENABLED    = tostring(var.credential_references_enabled)
+    VAULT_CREDENTIAL_REFERENCE_TTL_SECONDS = tostring(var.credential_reference_ttl_seconds)
+    VAULT_GRANTEX_BASE_URL                 = var.grantex_base_url
+    VAULT_REFRESH_LEASE_SECONDS            = tostring(var.refresh_lease_seconds)
+    VAULT_REFRESH_WAIT_SECONDS             = tostring(var.refresh_wait_seconds)
+
+    # Not the vault's: functions-framework's gunicorn threads, one per request an
+    # instance is sent (max_instance_request_concurrency), so neither waits on the other.
+    THREADS = tostring(var.concurrency)
+  }
+
+  # Read from Secret Manager when an instance starts (secrets.tf), never plain.
+  secret_environment = {
+    VAULT_GRANTEX_WEBHOOK_SECRET = google_secret_manager_secret.grantex["webhook-secret"].secret_id
+    VAULT_GRANTEX_API_KEY        = google_secret_manager_secret.grantex["api-key"].secret_id
   }
 }
 
-# The deployable source: main.py, requirements.txt and the vault/ package. Anything
-# else in the repository (tests, infrastructure, local data, caches) stays out.
+# The deployable source, an allow-list: main.py, requirements.txt and the vault/
+# package (without bytecode). Nothing else in the checkout (tests, infrastructure,
+# local data, tfvars, caches, virtualenvs) can reach the archive, whatever lies around.
+# tests/infra/test_terraform_env.py checks these rules against the repository.
+locals {
+  source_root = var.source_dir != "" ? var.source_dir : "${path.module}/.."
+  source_files = sort(concat(
+    ["main.py", "requirements.txt"],
+    [
+      for file in fileset(local.source_root, "vault/**") : file
+      if !strcontains(file, "__pycache__/") && !endswith(file, ".pyc")
+    ],
+  ))
+}
+
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = "${path.module}/.."
   output_path = "${path.module}/.build/vault-source.zip"
 
-  excludes = [
-    ".git",
-    ".github",
-    ".ci",
-    ".venv",
-    ".venv-*",
-    ".tools",
-    ".vault-data",
-    ".env",
-    ".env.*",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/*.key",
-    "**/*.sqlite3",
-    "bench",
-    "docs",
-    "seeds",
-    "tests",
-    "terraform",
-    "*.md",
-    "Makefile",
-    "cloudbuild.yaml",
-    "firestore.indexes.json",
-    "pyproject.toml",
-    "requirements-*.txt",
-    ".gitignore",
-  ]
+  # The same bytes, and so the same hash and object name, on every machine: no file
+  # mode or umask of the deployer's checkout leaks in.
+  output_file_mode = "0644"
+
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      filename = source.value
+      content  = file("${local.source_root}/${source.value}")
+    }
+  }
 }
 
 resource "google_storage_bucket" "source" {
@@ -87,7 +108,7 @@ resource "google_storage_bucket" "source" {
   # Only rebuildable artifacts live here, so `terraform destroy` may empty it.
   force_destroy = true
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_storage_bucket_object" "source" {
@@ -124,7 +145,7 @@ resource "google_artifact_registry_repository" "function" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloudfunctions2_function" "vault" {
@@ -160,6 +181,21 @@ resource "google_cloudfunctions2_function" "vault" {
     timeout_seconds                  = var.timeout_seconds
 
     environment_variables = local.function_environment
+
+    # Never plain environment variables: read from Secret Manager when an instance
+    # starts (secrets.tf).
+    secret_environment_variables {
+      key        = "VAULT_GRANTEX_WEBHOOK_SECRET"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.grantex["webhook-secret"].secret_id
+      version    = "latest"
+    }
+    secret_environment_variables {
+      key        = "VAULT_GRANTEX_API_KEY"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.grantex["api-key"].secret_id
+      version    = "latest"
+    }
   }
 
   lifecycle {
@@ -174,15 +210,12 @@ resource "google_cloudfunctions2_function" "vault" {
   }
 
   depends_on = [
-    # The runtime identity must be able to read its database and use its key
-    # before the first request arrives.
-    google_project_iam_member.runtime_firestore,
-    google_project_iam_member.runtime_telemetry,
-    google_kms_crypto_key_iam_binding.vault_runtime,
-    # And the build identity must be able to read the source and push the image.
-    google_project_iam_member.build_logs,
-    google_project_iam_member.build_source_reader,
-    google_artifact_registry_repository_iam_member.build_writer,
+    # The runtime identity must be able to read its database, its secrets and use its
+    # key before the first request arrives, and the build identity must be able to
+    # read the source and push the image: time_sleep.grants waits for all of those
+    # grants, and then for them to propagate.
+    time_sleep.grants,
+    google_secret_manager_secret_version.grantex_placeholder,
     google_firestore_index.composite,
   ]
 }

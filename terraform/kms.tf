@@ -1,12 +1,21 @@
 # The key-encryption key of the envelope: every credential write gets a fresh data
 # key, and Cloud KMS wraps it with this key. Firestore only ever sees ciphertext.
+#
+# Who can unwrap: the runtime identity (below), and anyone holding Owner or Cloud KMS
+# roles on the key's project. Put the key in a project of its own
+# (var.kms_project_id), whose owners are not the vault project's, to separate the two
+# duties; every use of the key is then in that project's Data Access audit log.
+
+locals {
+  kms_project = coalesce(var.kms_project_id, var.project_id)
+}
 
 resource "google_kms_key_ring" "vault" {
-  project  = var.project_id
+  project  = local.kms_project
   name     = var.name_prefix
   location = coalesce(var.kms_location, var.region)
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_kms_crypto_key" "vault" {
@@ -39,4 +48,16 @@ resource "google_kms_crypto_key_iam_binding" "vault_runtime" {
   crypto_key_id = google_kms_crypto_key.vault.id
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
   members       = [google_service_account.runtime.member]
+}
+
+# Record every Encrypt and Decrypt with the key (Cloud KMS Data Access logs are off by
+# default): who unwrapped what, and when. Authoritative for Cloud KMS's audit
+# configuration in the key's project; Admin Activity logs are always on.
+resource "google_project_iam_audit_config" "kms_data_access" {
+  project = local.kms_project
+  service = "cloudkms.googleapis.com"
+
+  audit_log_config {
+    log_type = "DATA_READ"
+  }
 }

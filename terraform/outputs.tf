@@ -1,6 +1,6 @@
 output "url" {
-  description = "HTTPS base URL of the vault API; clients call <url>/v1/vault/credentials."
-  value       = google_cloudfunctions2_function.vault.url
+  description = "The one URL clients use: the service's run.app URL (or var.public_base_url), which is also VAULT_PUBLIC_BASE_URL (DPoP `htu`) and the URL trusted_proxy_hops is right for. Not the cloudfunctions.net URL, which adds a hop."
+  value       = local.public_base_url
 }
 
 output "kms_key_name" {
@@ -21,4 +21,14 @@ output "firestore_database" {
 output "cli_environment" {
   description = "The function's environment, for running `python -m vault keys ...` against this deployment with application-default credentials."
   value       = local.function_environment
+}
+
+output "secret_ids" {
+  description = "Secret Manager secrets to add the Grantex values to (gcloud secrets versions add ID --data-file=-)."
+  value       = { for name, id in local.secret_environment : name => id }
+}
+
+output "jobs" {
+  description = "Cloud Run jobs of the maintenance commands (gcloud run jobs execute NAME --region=REGION --wait)."
+  value       = { for name, job in google_cloud_run_v2_job.maintenance : name => job.name }
 }

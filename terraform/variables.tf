@@ -12,7 +12,7 @@ variable "project_id" {
 
 variable "region" {
   type        = string
-  description = "Region of the function, its source bucket, its image repository and (by default) the KMS key ring and the Firestore database, e.g. europe-west1."
+  description = "Region of the function, its source bucket, its image repository, its jobs and secrets, and (by default) the KMS key ring and the Firestore database, e.g. europe-west1. One-way: with the defaults, a new region means a new key ring and database (see kms_location, firestore_location)."
 
   validation {
     condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
@@ -22,7 +22,7 @@ variable "region" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name (function, service accounts, bucket, key ring). Use a different one per environment in the same project."
+  description = "Prefix of every resource name (function, service accounts, bucket, key ring, secrets, jobs). Use a different one per environment in the same project. One-way: changing it replaces everything, including the key ring (a new, empty key: stored credentials become unreadable) and the database's name is not derived from it."
   default     = "vault"
 
   validation {
@@ -54,7 +54,7 @@ variable "firestore_location" {
 
 variable "firestore_database_id" {
   type        = string
-  description = "ID of the Firestore database the vault owns. A named database keeps the vault apart from any (default) database the project already has."
+  description = "ID of the Firestore database the vault owns. A named database keeps the vault apart from any (default) database the project already has. One-way: a different ID is a new, empty database."
   default     = "vault"
 
   validation {
@@ -90,7 +90,7 @@ variable "firestore_backup_retention_weeks" {
 
 variable "kms_location" {
   type        = string
-  description = "Location of the key ring. Defaults to var.region, next to the function, so each wrap and unwrap stays in-region."
+  description = "Location of the key ring. Defaults to var.region, next to the function, so each wrap and unwrap stays in-region. One-way: a key ring cannot move, and a new one holds a new key that cannot unwrap existing credentials."
   default     = null
   nullable    = true
 }
@@ -112,7 +112,7 @@ variable "kms_rotation_period" {
 
 variable "kms_protection_level" {
   type        = string
-  description = "SOFTWARE or HSM. HSM keeps the key-encryption key in FIPS 140-2 Level 3 hardware; symmetric HSM operations cost the same as software ones, only key versions cost more."
+  description = "SOFTWARE or HSM. HSM keeps the key-encryption key in FIPS 140-2 Level 3 hardware; symmetric HSM operations cost the same as software ones, only key versions cost more. One-way: the protection level of a key cannot change, a different value replaces the key."
   default     = "HSM"
 
   validation {
@@ -165,7 +165,7 @@ variable "api_key_cache_seconds" {
 
 variable "trusted_proxy_hops" {
   type        = number
-  description = "How many proxies in front of the function append to X-Forwarded-For (VAULT_TRUSTED_PROXY_HOPS); the client address for failed-authentication limits is that many entries from the right. 1 for Cloud Run's front end alone; 2 behind an external HTTPS load balancer."
+  description = "How many proxies in front of the function append to X-Forwarded-For (VAULT_TRUSTED_PROXY_HOPS); the client address for failed-authentication limits is that many entries from the right. 1 for clients that call the run.app URL (the `url` output) through Cloud Run's front end alone; 2 behind an external HTTPS load balancer. See terraform/README.md \"The client address\" for how to verify it on a deployment."
   default     = 1
 
   validation {
@@ -244,7 +244,7 @@ variable "max_instances" {
 
 variable "concurrency" {
   type        = number
-  description = "Requests one instance serves at a time. More than 1 needs at least one whole CPU (var.cpu)."
+  description = "Requests one instance serves at a time (max_instance_request_concurrency), and the web server's threads (THREADS), so the two always agree. More than 1 needs at least one whole CPU (var.cpu)."
   default     = 40
 
   validation {
@@ -305,5 +305,156 @@ variable "source_noncurrent_retention_days" {
   validation {
     condition     = var.source_noncurrent_retention_days >= 1
     error_message = "source_noncurrent_retention_days must be at least 1."
+  }
+}
+
+# Application settings added with grant delegation, DPoP, references and Grantex ---
+
+variable "public_base_url" {
+  type        = string
+  description = "The vault's public URL (VAULT_PUBLIC_BASE_URL: DPoP `htu`, the OAuth callback), without a trailing slash. Empty: the function's deterministic run.app URL, https://<name_prefix>-<project number>.<region>.run.app. Set it when clients reach the vault through a custom domain or a load balancer."
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.public_base_url == "" || can(regex("^https://[^/?#\\s]+(/[^?#\\s]*)?$", var.public_base_url))
+    error_message = "public_base_url must be empty or an https:// URL without query or fragment."
+  }
+}
+
+variable "grant_leeway_seconds" {
+  type        = number
+  description = "Clock leeway for grant-token times (VAULT_GRANT_LEEWAY_SECONDS), at most 30."
+  default     = 0
+
+  validation {
+    condition     = var.grant_leeway_seconds >= 0 && var.grant_leeway_seconds <= 30 && floor(var.grant_leeway_seconds) == var.grant_leeway_seconds
+    error_message = "grant_leeway_seconds must be a whole number from 0 to 30."
+  }
+}
+
+variable "exchange_scopes" {
+  type        = string
+  description = "Which grant scopes allow an exchange (VAULT_EXCHANGE_SCOPES): `exact` (only vault:<service>:exchange) or `legacy` (also the older forms)."
+  default     = "exact"
+
+  validation {
+    condition     = contains(["exact", "legacy"], var.exchange_scopes)
+    error_message = "exchange_scopes must be exact or legacy."
+  }
+}
+
+variable "grant_max_lifetime_seconds" {
+  type        = number
+  description = "How long a denylist entry (a revoked grant or token) is kept (VAULT_GRANT_MAX_LIFETIME_SECONDS); Firestore's TTL policy deletes it afterwards."
+  default     = 2592000
+
+  validation {
+    condition     = var.grant_max_lifetime_seconds >= 60 && var.grant_max_lifetime_seconds <= 315360000 && floor(var.grant_max_lifetime_seconds) == var.grant_max_lifetime_seconds
+    error_message = "grant_max_lifetime_seconds must be a whole number from 60 to 315360000 (10 years)."
+  }
+}
+
+variable "credential_references_enabled" {
+  type        = bool
+  description = "Whether exchanges may ask for `delivery: reference` (VAULT_CREDENTIAL_REFERENCES_ENABLED)."
+  default     = true
+}
+
+variable "credential_reference_ttl_seconds" {
+  type        = number
+  description = "Lifetime of a credential reference (VAULT_CREDENTIAL_REFERENCE_TTL_SECONDS)."
+  default     = 300
+
+  validation {
+    condition     = var.credential_reference_ttl_seconds >= 30 && var.credential_reference_ttl_seconds <= 3600 && floor(var.credential_reference_ttl_seconds) == var.credential_reference_ttl_seconds
+    error_message = "credential_reference_ttl_seconds must be a whole number from 30 to 3600."
+  }
+}
+
+variable "grantex_base_url" {
+  type        = string
+  description = "The Grantex API, for `revocations sync`'s feed (VAULT_GRANTEX_BASE_URL). Empty: no feed, and no scheduled sync."
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.grantex_base_url == "" || can(regex("^https://[^\\s/]+(/\\S*)?$", var.grantex_base_url))
+    error_message = "grantex_base_url must be empty or an https:// URL."
+  }
+}
+
+variable "refresh_lease_seconds" {
+  type        = number
+  description = "How long one instance holds a credential's refresh lease before others may take it (VAULT_REFRESH_LEASE_SECONDS)."
+  default     = 20
+
+  validation {
+    condition     = var.refresh_lease_seconds >= 1 && var.refresh_lease_seconds <= 300
+    error_message = "refresh_lease_seconds must be between 1 and 300."
+  }
+}
+
+variable "refresh_wait_seconds" {
+  type        = number
+  description = "How long an exchange waits for another instance's refresh of the same credential (VAULT_REFRESH_WAIT_SECONDS)."
+  default     = 10
+
+  validation {
+    condition     = var.refresh_wait_seconds >= 0 && var.refresh_wait_seconds <= 120
+    error_message = "refresh_wait_seconds must be between 0 and 120."
+  }
+}
+
+# Deployment ------------------------------------------------------------------
+
+variable "kms_project_id" {
+  type        = string
+  description = "Project that holds the key ring, if not project_id. Owners of a project can use its keys: a key project of its own, with different owners, keeps the vault project's owners from unwrapping credentials. Null: project_id. Cannot be changed after creation (the key cannot move)."
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.kms_project_id == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.kms_project_id))
+    error_message = "kms_project_id must be null or a Google Cloud project ID."
+  }
+}
+
+variable "deployer_service_account" {
+  type        = string
+  description = "Email of the service account that runs apply in Cloud Build (terraform/bootstrap's deployer_service_account output). It is granted Service Account User on the runtime, build and scheduler accounts, which it attaches. Empty when a person applies."
+  default     = ""
+  nullable    = false
+}
+
+variable "source_dir" {
+  type        = string
+  description = "Directory holding main.py, requirements.txt and vault/ to deploy. Empty: the repository root. cloudbuild.yaml points it at a copy taken before any test ran."
+  default     = ""
+  nullable    = false
+}
+
+variable "refresh_due_schedule" {
+  type        = string
+  description = "Cron schedule (UTC) of `python -m vault refresh-due`, which refreshes stored OAuth tokens before they expire. Empty: not scheduled (the job can still be run by hand)."
+  default     = "*/10 * * * *"
+  nullable    = false
+}
+
+variable "revocations_sync_schedule" {
+  type        = string
+  description = "Cron schedule (UTC) of `python -m vault revocations sync`, which pulls Grantex's revocation feed into the denylists. Scheduled only when grantex_base_url is set. Empty: not scheduled."
+  default     = "*/5 * * * *"
+  nullable    = false
+}
+
+variable "job_timeout_seconds" {
+  type        = number
+  description = "How long one run of a maintenance job (refresh-due, revocations sync, rewrap) may take."
+  default     = 3600
+
+  validation {
+    condition     = var.job_timeout_seconds >= 60 && var.job_timeout_seconds <= 86400 && floor(var.job_timeout_seconds) == var.job_timeout_seconds
+    error_message = "job_timeout_seconds must be a whole number from 60 to 86400."
   }
 }

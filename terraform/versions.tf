@@ -9,8 +9,13 @@ terraform {
     }
     archive = {
       source = "hashicorp/archive"
-      # 2.5+ understands glob patterns in archive_file.excludes.
+      # 2.5+: output_file_mode and several source blocks behave as used here.
       version = ">= 2.5.0, < 3.0.0"
+    }
+    time = {
+      source = "hashicorp/time"
+      # time_sleep: IAM grants and new APIs propagate after Terraform sees them.
+      version = ">= 0.12.0, < 1.0.0"
     }
   }
 

@@ -27,6 +27,9 @@ for _name in list(os.environ):
 
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
 
+# Every Firestore query the session runs must have its index (firestore.indexes.json).
+pytest_plugins = ("tests.support.firestore_queries",)
+
 
 @pytest.fixture(autouse=True)
 def isolated_environment() -> Iterator[None]:

@@ -17,6 +17,9 @@ REVIEWED_SKIPS = {
     ("CKV_GCP_62", "google_storage_bucket.source"): "no legacy access-log bucket",
     ("CKV_GCP_84", "google_artifact_registry_repository.function"): "no CMEK on images",
     ("CKV_GCP_124", "google_cloudfunctions2_function.vault"): "public API: ALLOW_ALL ingress",
+    # terraform/bootstrap
+    ("CKV_GCP_62", "google_storage_bucket.state"): "no legacy access-log bucket",
+    ("CKV_GCP_49", "google_project_iam_member.submitter_builds"): "submitting builds is the point",
 }
 
 

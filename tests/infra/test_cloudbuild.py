@@ -25,7 +25,7 @@ BUILT_BY = {
     ".venv/": "install",
     ".venv-infra/": "install",
     ".tools/terraform": "terraform-binary",
-    ".tools/cloud-firestore-emulator": "firestore-emulator",
+    ".source": "source-snapshot",
 }
 GATES = ("lint", "unit-tests", "integration-tests", "terraform-plan")
 
@@ -187,6 +187,31 @@ def test_the_pipeline_runs_the_required_stages(steps: list[dict[str, Any]]) -> N
     assert "terraform init" in text["terraform-init"]
     assert text["terraform-validate"].startswith("validate")
     assert "-out=tfplan" in text["terraform-plan"]
+
+
+def test_the_emulator_is_googles_debian_package_pinned(steps: list[dict[str, Any]]) -> None:
+    # Not a cloud-sdk image: its tags are deleted after a year, and it is not the
+    # emulator the tests use locally (.ci/run installs the same Debian package).
+    (integration,) = [step for step in steps if step["id"] == "integration-tests"]
+    text = step_text(integration)
+    (pinned,) = [e for e in integration["env"] if e.startswith("GCLOUD_CLI_VERSION=")]
+
+    assert not [step["id"] for step in steps if "cloudsdktool" in step["name"]]
+    assert re.fullmatch(r"GCLOUD_CLI_VERSION=\d+\.\d+\.\d+-\d+", pinned)
+    assert '"google-cloud-cli-firestore-emulator=$$GCLOUD_CLI_VERSION"' in text
+    assert "default-jre-headless" in text
+    assert "google-cloud-cli-firestore-emulator" in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+def test_the_plan_zips_the_snapshot_taken_before_the_tests(steps: list[dict[str, Any]]) -> None:
+    after = dependencies(steps)
+    (snapshot,) = [step for step in steps if step["id"] == "source-snapshot"]
+    (plan,) = [step for step in steps if "plan" in step.get("args", [])]
+
+    assert snapshot.get("waitFor") == ["-"]
+    assert "source-snapshot" in after[plan["id"]]
+    assert "TF_VAR_source_dir=/workspace/.source" in plan["env"]
+    assert "main.py requirements.txt vault .source/" in step_text(snapshot)
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -90,7 +90,9 @@ def test_the_source_bucket_is_private_and_versioned(terraform_config: TerraformC
 
 
 def test_apis_stay_enabled_on_destroy(terraform_config: TerraformConfig) -> None:
-    (services,) = terraform_config.resources("google_project_service")
+    services = terraform_config.resources("google_project_service")
 
-    assert services.body["disable_on_destroy"] is False
-    assert services.body["disable_dependent_services"] is False
+    assert services
+    for service in services:
+        assert service.body["disable_on_destroy"] is False, service.address
+        assert service.body["disable_dependent_services"] is False, service.address
