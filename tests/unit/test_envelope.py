@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ def test_key_file_is_created_0600_and_reused(tmp_path):
     second = LocalKeyFileAead.from_file(path)
 
     assert path.stat().st_mode & 0o777 == 0o600
-    assert len(path.read_bytes()) == 32
+    assert json.loads(path.read_bytes())["primary"] == 1  # a key ring of one version
     assert second.decrypt(wrapped, b"ad") == b"k" * 32
 
 

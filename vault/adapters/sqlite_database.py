@@ -71,6 +71,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at INTEGER,
     cursor_secret TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS vault_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 """
 
 
