@@ -16,7 +16,7 @@ tampered ciphertext.
 
 ``rotate`` and ``retire`` rewrite the file atomically (written aside 0600, fsynced,
 renamed) under a lock; a running process notices the new file (its inode, size or
-mtime changed) on its next wrap, or on meeting a key id it does not know, and reloads.
+mtime changed: one ``stat`` per call) on its next wrap or unwrap, and reloads.
 """
 
 from __future__ import annotations
@@ -156,11 +156,8 @@ class LocalKeyFileAead:
         self, ciphertext: bytes, associated_data: bytes
     ) -> tuple[bytes, bool]:
         """The plaintext, and whether the primary version had wrapped it."""
-        identifier = ciphertext[:_KEY_ID_SIZE]
-        version = self._ring.by_key_id(identifier)
-        if version is None:
-            self._reload_if_changed()
-            version = self._ring.by_key_id(identifier)
+        self._reload_if_changed()  # which version is the primary may have changed
+        version = self._ring.by_key_id(ciphertext[:_KEY_ID_SIZE])
         if version is None:
             raise IntegrityError("data key was wrapped by a key not in the local ring")
         body = ciphertext[_KEY_ID_SIZE:]
