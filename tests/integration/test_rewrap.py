@@ -4,18 +4,21 @@ retirement waits for the last record; concurrent writers never lose an update.""
 
 from __future__ import annotations
 
-import contextlib
-import random
-import threading
 from typing import Any
 
 import pytest
 
 from tests.support.http_app import PATH, bearer, make_client
-from tests.support.rotation import kms_of, rewrap, rotate, rotating_vault, take_out_of_service
+from tests.support.rotation import (
+    kms_of,
+    rewrap,
+    rewrap_under_writers,
+    rotate,
+    rotating_vault,
+    take_out_of_service,
+)
 from tests.support.service_level import reveal, store
 from vault.bootstrap import Vault
-from vault.errors import NotFound
 from vault.ids import credential_id
 
 
@@ -163,67 +166,12 @@ def test_retire_is_refused_while_one_record_uses_the_version(vault, caller, caps
 
 
 def test_rewrap_while_8_writers_store_and_delete_the_same_records(vault, caller, request):
-    """Writers hold a lock per record (so the test knows the order of their writes);
-    the rewrap holds none. Whatever it interleaves, the last write must win."""
-    kms = kms_of(vault, request)
-    principals = [f"user-{index:03d}" for index in range(150)]
-    last: dict[str, str | None] = {}
-    for principal in principals:
-        store(vault, caller, principalId=principal, accessToken=f"{principal}-0", refreshToken="r0")
-        last[principal] = f"{principal}-0"
-    rotate(vault, kms)
-    locks = {principal: threading.Lock() for principal in principals}
-    start = threading.Barrier(9)
-    errors: list[BaseException] = []
+    outcome = rewrap_under_writers(vault, caller, kms_of(vault, request), writers=8, records=150)
 
-    def writer(number: int) -> None:
-        chooser = random.Random(number)
-        start.wait()
-        for step in range(30):
-            principal = chooser.choice(principals)
-            with locks[principal]:
-                try:
-                    if chooser.random() < 0.3:
-                        with contextlib.suppress(NotFound):
-                            vault.service.delete(
-                                caller, credential_id("dev-1", principal, "github"), "req"
-                            )
-                        last[principal] = None
-                    else:
-                        value = f"{principal}-w{number}-{step}"
-                        store(
-                            vault,
-                            caller,
-                            principalId=principal,
-                            accessToken=value,
-                            refreshToken=f"r-{value}",
-                        )
-                        last[principal] = value
-                except BaseException as error:
-                    errors.append(error)
-                    raise
-
-    threads = [threading.Thread(target=writer, args=(number,)) for number in range(8)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    first = rewrap(vault, batch=7)
-    for thread in threads:
-        thread.join()
-    second = rewrap(vault, batch=7)
-    check = rewrap(vault, batch=7, dry_run=True)
-
-    assert errors == []
+    first, second, check = outcome.passes
+    assert outcome.stores > 0 and outcome.deletes > 0
+    assert outcome.lost_updates == 0
+    assert outcome.resurrected == 0
     assert first["failed"] == second["failed"] == 0
-    survivors = [principal for principal in principals if last[principal] is not None]
-    for principal in principals:
-        record = vault.credentials.get("dev-1", credential_id("dev-1", principal, "github"))
-        if last[principal] is None:
-            assert record is None, "a deleted record came back"
-        else:
-            assert record is not None
-            assert reveal(vault, record, "accessToken") == last[principal], "lost update"
-            assert reveal(vault, record, "refreshToken") == f"r-{last[principal]}".replace(
-                f"r-{principal}-0", "r0"
-            )
-    assert (check["scanned"], check["already_current"]) == (len(survivors), len(survivors))
+    # After the second pass every surviving record is readable and under the primary.
+    assert (check["scanned"], check["already_current"]) == (outcome.survivors,) * 2
