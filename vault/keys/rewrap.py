@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vault import logs
-from vault.envelope import EnvelopeCipher, wrapped_key
 from vault.errors import DependencyUnavailable, IntegrityError
+from vault.keys.envelope import EnvelopeCipher, wrapped_key
 from vault.keys.ports import KeyVersionUnusable, SealedRecord, SealedRecordSource, StateStore
 from vault.ports import AuditEntry
 from vault.progress import Progress
