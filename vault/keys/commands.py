@@ -28,6 +28,9 @@ def register(commands: Any, keys: Any) -> None:
     rewrap.add_argument("--batch", type=int, default=100, help="records per query (1-500)")
     rewrap.add_argument("--developer", help="only this developer's records")
     rewrap.add_argument(
+        "--workers", type=int, default=4, help="records of a batch in flight at once (1-32)"
+    )
+    rewrap.add_argument(
         "--pause", type=float, default=0.0, help="seconds to wait between batches (load)"
     )
     rewrap.set_defaults(run=_rewrap)
@@ -52,12 +55,20 @@ def _rewrap(arguments: argparse.Namespace) -> int:
 
     if not 1 <= arguments.batch <= 500:
         raise ValueError("--batch must be between 1 and 500")
+    if not 1 <= arguments.workers <= 32:
+        raise ValueError("--workers must be between 1 and 32")
     if not 0 <= arguments.pause <= 3600:
         raise ValueError("--pause must be between 0 and 3600 seconds")
     vault = get_vault()
     sources, state = sealed_sources(vault.settings)
     job = Rewrap(vault.envelope, sources, state, vault.credentials.record)
-    plan = RewrapPlan(arguments.batch, arguments.developer, arguments.dry_run, arguments.pause)
+    plan = RewrapPlan(
+        batch=arguments.batch,
+        developer_id=arguments.developer,
+        dry_run=arguments.dry_run,
+        pause_seconds=arguments.pause,
+        workers=arguments.workers,
+    )
     try:
         summary = job.run(plan)
     except KeyboardInterrupt:

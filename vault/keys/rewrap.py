@@ -15,11 +15,13 @@ secrets), each in ascending key order, ``batch`` records per query. For each rec
   logged by id; the walk goes on, and the command exits non-zero.
 
 So a record costs 1 KMS call when current and 2 when rewrapped (one more per field that
-an earlier write sealed). After each batch a checkpoint (source, last key, counts) is
-saved in the state store; a run that finds one resumes after it, so a crash or Ctrl-C
-loses at most one batch of progress, and that batch's finished records are found
-current. A finished pass clears the checkpoint and writes one audit entry (action
-``rewrap``, actor ``vault``). ``dry_run`` reads and unwraps only: it writes nothing.
+an earlier write sealed), and a rewrapped one 1 conditional write. At most ``workers``
+records are in flight at once, and ``batch`` bounds each query. After each batch a
+checkpoint (source, last key, counts) is saved in the state store; a run that finds
+one resumes after it, so a crash or Ctrl-C loses at most one batch of progress, and
+that batch's finished records are found current. A finished pass clears the
+checkpoint and writes one audit entry (action ``rewrap``, actor ``vault``).
+``dry_run`` reads and unwraps only: it writes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +52,7 @@ class RewrapPlan:
     developer_id: str | None = None
     dry_run: bool = False
     pause_seconds: float = 0.0  # between batches, to bound the load further
+    workers: int = 4  # records of a batch in flight at once (KMS and store calls)
 
 
 def checkpoint_name(developer_id: str | None) -> str:
@@ -101,30 +105,48 @@ class Rewrap:
     ) -> None:
         names = [source.name for source in self._sources]
         start = names.index(checkpoint["source"]) if checkpoint else 0
-        for index, source in enumerate(self._sources[start:], start):
-            after = checkpoint["after"] if checkpoint and index == start else None
-            while True:
-                records = source.scan(after, plan.batch, plan.developer_id)
-                for record in records:
-                    outcome = self._one(source, record, plan.dry_run)
-                    progress.advance(1, scanned=1, **{outcome: 1})
-                if not records:
-                    break
-                after = records[-1].key
-                if not plan.dry_run:
-                    self._state.save(
-                        name,
-                        {
-                            "runId": run_id,
-                            "source": source.name,
-                            "after": after,
-                            "counts": progress.counts,
-                        },
-                    )
-                if len(records) < plan.batch:
-                    break
-                if plan.pause_seconds:
-                    time.sleep(plan.pause_seconds)
+        # Records of a batch are handled by a few threads (KMS and Firestore calls wait
+        # on the network); a stop cancels what has not started.
+        pool = ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="rewrap")
+        try:
+            for index, source in enumerate(self._sources[start:], start):
+                after = checkpoint["after"] if checkpoint and index == start else None
+                self._walk_source(plan, name, run_id, source, after, progress, pool)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _walk_source(
+        self,
+        plan: RewrapPlan,
+        name: str,
+        run_id: str,
+        source: SealedRecordSource,
+        after: str | None,
+        progress: Progress,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        while True:
+            records = source.scan(after, plan.batch, plan.developer_id)
+            handled = [pool.submit(self._one, source, record, plan.dry_run) for record in records]
+            for outcome in handled:
+                progress.advance(1, scanned=1, **{outcome.result(): 1})
+            if not records:
+                break
+            after = records[-1].key
+            if not plan.dry_run:
+                self._state.save(
+                    name,
+                    {
+                        "runId": run_id,
+                        "source": source.name,
+                        "after": after,
+                        "counts": progress.counts,
+                    },
+                )
+            if len(records) < plan.batch:
+                break
+            if plan.pause_seconds:
+                time.sleep(plan.pause_seconds)
 
     def _one(self, source: SealedRecordSource, record: SealedRecord, dry_run: bool) -> str:
         try:
