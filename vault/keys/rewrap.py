@@ -20,12 +20,14 @@ records are in flight at once, and ``batch`` bounds each query. After each batch
 checkpoint (source, last key, counts) is saved in the state store; a run that finds
 one resumes after it, so a crash or Ctrl-C loses at most one batch of progress, and
 that batch's finished records are found current. A finished pass clears the
-checkpoint and writes one audit entry (action ``rewrap``, actor ``vault``).
+checkpoint and writes one audit entry (action ``rewrap``, actor ``vault``, the counts
+as its outcome); an interrupted one writes one too, its outcome marked ``interrupted``.
 ``dry_run`` reads and unwraps only: it writes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vault import logs
-from vault.errors import DependencyUnavailable, IntegrityError
+from vault.errors import DependencyUnavailable, IntegrityError, VaultError
 from vault.keys.envelope import EnvelopeCipher, wrapped_key
 from vault.keys.ports import KeyVersionUnusable, SealedRecord, SealedRecordSource, StateStore
 from vault.ports import AuditEntry
@@ -89,6 +91,9 @@ class Rewrap:
             self._walk(plan, name, run_id, checkpoint, progress)
         except (DependencyUnavailable, KeyboardInterrupt) as stop:
             progress.finish(**extra, interrupted=type(stop).__name__)
+            if not plan.dry_run:
+                with contextlib.suppress(VaultError):  # the store may be what failed
+                    self._record_audit(self._audit(plan, run_id, progress.counts, "interrupted "))
             raise
         if not plan.dry_run:
             self._state.clear(name)
@@ -168,7 +173,9 @@ class Rewrap:
         return "rewrapped" if source.replace(record, sealed) else "skipped_changed"
 
     @staticmethod
-    def _audit(plan: RewrapPlan, run_id: str, counts: dict[str, int]) -> AuditEntry:
+    def _audit(
+        plan: RewrapPlan, run_id: str, counts: dict[str, int], prefix: str = ""
+    ) -> AuditEntry:
         return AuditEntry(
             entry_id="au_" + secrets.token_hex(12),
             action="rewrap",
@@ -179,7 +186,7 @@ class Rewrap:
             service=None,
             request_id=run_id,
             at=now_micros(),
-            outcome=" ".join(f"{name}={counts.get(name, 0)}" for name in COUNTS),
+            outcome=prefix + " ".join(f"{name}={counts.get(name, 0)}" for name in COUNTS),
         )
 
 
