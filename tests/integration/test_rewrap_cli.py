@@ -192,3 +192,18 @@ def test_a_missing_key_file_with_stored_credentials_is_refused(vault, caller):
     with pytest.raises(ConfigurationError):
         bootstrap.get_vault()
     assert not (vault.settings.data_dir / "master.key").exists()
+
+
+def test_wrong_options_are_refused_and_gcp_keeps_its_versions_in_cloud_kms(vault, capsys):
+    from vault.__main__ import main
+
+    assert main(["rewrap", "--batch", "0"]) == 2
+    assert main(["rewrap", "--workers", "99"]) == 2
+    rotated = main(["keys", "rotate-master"])
+
+    err = capsys.readouterr().err
+    assert "--batch must be between 1 and 500" in err
+    if vault.settings.backend == "gcp":
+        assert rotated == 1 and "Cloud KMS keeps the key versions" in err
+    else:
+        assert rotated == 0
