@@ -42,7 +42,8 @@ class Progress:
             desc=command,
             file=self._stream,
             dynamic_ncols=True,
-            mininterval=0.2,
+            # In a terminal the bar redraws often; in a log (a job, CI) a line a minute.
+            mininterval=0.2 if self._stream.isatty() else 60.0,
             smoothing=0.1,
         )
         self._show()

@@ -100,3 +100,13 @@ def test_a_damaged_key_file_is_refused(tmp_path, content):
 
     with pytest.raises(ConfigurationError):
         LocalKeyFileAead(path)
+
+
+def test_a_running_ring_keeps_its_keys_when_the_file_disappears(tmp_path):
+    path = tmp_path / "master.key"
+    running = LocalKeyFileAead.from_file(path)
+    wrapped = running.encrypt(b"a", b"ad")
+    path.unlink()
+
+    assert running.decrypt(wrapped, b"ad") == b"a"
+    assert running.version_of(running.encrypt(b"b", b"ad")) == 1

@@ -180,7 +180,12 @@ class LocalKeyFileAead:
         self._signature = (status.st_ino, status.st_size, status.st_mtime_ns)
 
     def _reload_if_changed(self) -> None:
-        status = os.stat(self._path)
+        try:
+            status = os.stat(self._path)
+        except FileNotFoundError:
+            # Deleted under a running process: keep serving with the ring in memory
+            # (the next start refuses a data dir whose credentials lost their key).
+            return
         if (status.st_ino, status.st_size, status.st_mtime_ns) != self._signature:
             with self._lock:
                 self._load()
