@@ -18,6 +18,7 @@ from tests.support.rotation import (
     take_out_of_service,
 )
 from tests.support.service_level import reveal, store
+from vault.adapters.local_kms import LocalKeyFileAead
 from vault.bootstrap import Vault
 from vault.ids import credential_id
 
@@ -152,7 +153,8 @@ def test_retire_is_refused_while_one_record_uses_the_version(vault, caller, caps
 
     assert main(["keys", "retire-master", "1"]) == 1
     assert "still wraps 1 record" in capsys.readouterr().err
-    assert [v.version for v in vault.envelope._kek.ring.versions] == [1, 2]  # type: ignore[attr-defined]
+    ring = LocalKeyFileAead(vault.settings.data_dir / "master.key").ring
+    assert [version.version for version in ring.versions] == [1, 2]
 
     assert rewrap(vault)["rewrapped"] == 1
     assert main(["keys", "retire-master", "1"]) == 0
