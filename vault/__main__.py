@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vault.errors import VaultError
+from vault.keys import commands as key_rotation
 from vault.timefmt import format_micros
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=_keys_revoke)
+    key_rotation.register(commands, keys)
 
     grants = commands.add_parser("grants", help="grant tokens").add_subparsers(
         required=True, metavar="ACTION"

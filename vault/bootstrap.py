@@ -148,7 +148,14 @@ def _local_adapters(settings: Settings) -> Adapters:
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
-    key_file = LocalKeyFileAead.from_file(settings.data_dir / "master.key")
+    key_path = settings.data_dir / "master.key"
+    if not key_path.exists() and database.query("SELECT 1 FROM credentials LIMIT 1"):
+        # A new key would make every stored credential unreadable, silently.
+        raise ConfigurationError(
+            f"{key_path} is missing but the database holds credentials: restore the key"
+            " ring from the backup taken with the database"
+        )
+    key_file = LocalKeyFileAead.from_file(key_path)
     return Adapters(
         credentials=SqliteCredentialStore(database),
         api_keys=SqliteApiKeyStore(database),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,7 +108,7 @@ def test_key_file_is_created_0600_and_reused(tmp_path):
     second = LocalKeyFileAead.from_file(path)
 
     assert path.stat().st_mode & 0o777 == 0o600
-    assert len(path.read_bytes()) == 32
+    assert json.loads(path.read_bytes())["primary"] == 1  # a key ring of one version
     assert second.decrypt(wrapped, b"ad") == b"k" * 32
 
 
@@ -115,3 +117,37 @@ def test_another_key_file_cannot_unwrap(tmp_path):
 
     with pytest.raises(IntegrityError):
         LocalKeyFileAead.from_file(tmp_path / "b.key").decrypt(wrapped, b"ad")
+
+
+class CountingRing(CountingAead):
+    def decrypt_reporting_primary(self, ciphertext: bytes, associated_data: bytes) -> Any:
+        self.decrypts += 1
+        return self.inner.decrypt_reporting_primary(ciphertext, associated_data)
+
+
+def test_open_all_unwraps_each_wrapped_key_once_and_reports_the_primary(tmp_path):
+    from vault.adapters.local_kms import rotate
+
+    path = tmp_path / "master.key"
+    ring = CountingRing(LocalKeyFileAead.from_file(path))
+    envelope = EnvelopeCipher(ring)
+    together = envelope.seal(RECORD, {"accessToken": b"at", "refreshToken": b"rt"})
+    rotate(path)
+    newer = envelope.seal(RECORD, {"accessToken": b"at-2"})
+
+    assert envelope.open_all(RECORD, together) == (
+        {"accessToken": b"at", "refreshToken": b"rt"},
+        False,
+    )
+    assert ring.decrypts == 1
+    mixed = {"accessToken": newer["accessToken"], "refreshToken": together["refreshToken"]}
+    assert envelope.open_all(RECORD, mixed)[1] is False
+    assert envelope.open_all(RECORD, newer) == ({"accessToken": b"at-2"}, True)
+    assert ring.decrypts == 4
+
+
+def test_open_all_needs_a_key_that_knows_its_versions(envelope):
+    sealed = envelope.seal(RECORD, {"accessToken": b"at"})
+
+    with pytest.raises(TypeError):
+        envelope.open_all(RECORD, sealed)

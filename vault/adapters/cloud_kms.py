@@ -6,6 +6,12 @@ KMS says it verified ours). Each call has a deadline and retries transient failu
 (encrypting or decrypting again has no side effect) within that deadline.
 SDK errors stop at this boundary: callers see ``DependencyUnavailable`` (503) or
 ``IntegrityError`` (the ciphertext or its binding is not what KMS wrapped).
+
+Key versions: Cloud KMS wraps under the key's primary version and names the version
+inside its ciphertext, so every version decrypts while it is enabled; the decrypt
+response says whether the primary did (``used_primary``), which is how a rewrap tells
+current data keys apart at no extra cost. A disabled or destroyed version answers
+FAILED_PRECONDITION: ``KeyVersionUnusable`` (503).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from google.cloud import kms
 
 from vault.adapters.google_calls import retry_within
 from vault.errors import DependencyUnavailable, IntegrityError
+from vault.keys.ports import KeyVersionUnusable
 
 _TRANSIENT = (
     google_errors.ServiceUnavailable,
@@ -75,6 +82,12 @@ class CloudKmsAead:
         return bytes(response.ciphertext)
 
     def decrypt(self, ciphertext: bytes, associated_data: bytes) -> bytes:
+        return self.decrypt_reporting_primary(ciphertext, associated_data)[0]
+
+    def decrypt_reporting_primary(
+        self, ciphertext: bytes, associated_data: bytes
+    ) -> tuple[bytes, bool]:
+        """The plaintext, and whether the key's primary version wrapped it."""
         response = self._call(
             self._client.decrypt,
             {
@@ -87,7 +100,7 @@ class CloudKmsAead:
         )
         if response.plaintext_crc32c != crc32c(response.plaintext):
             raise DependencyUnavailable("the key service returned a corrupted response")
-        return bytes(response.plaintext)
+        return bytes(response.plaintext), bool(response.used_primary)
 
     def _call(self, method: Any, request: dict[str, Any]) -> Any:
         try:
@@ -97,5 +110,7 @@ class CloudKmsAead:
                 # KMS refuses a ciphertext it did not produce under this key and AAD.
                 raise IntegrityError("the key service could not unwrap the data key") from None
             raise DependencyUnavailable() from None
+        except google_errors.FailedPrecondition:
+            raise KeyVersionUnusable("the key version of this data key is not enabled") from None
         except (google_errors.GoogleAPICallError, google_errors.RetryError):
             raise DependencyUnavailable() from None

@@ -93,10 +93,6 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_expiry ON webhook_deliveries (expires_at);
 CREATE INDEX IF NOT EXISTS revoked_by_expiry ON revoked (expires_at);
-CREATE TABLE IF NOT EXISTS vault_state (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS dpop_proofs (
     thumbprint TEXT NOT NULL,
     jti TEXT NOT NULL,
@@ -104,6 +100,11 @@ CREATE TABLE IF NOT EXISTS dpop_proofs (
     PRIMARY KEY (thumbprint, jti)
 );
 CREATE INDEX IF NOT EXISTS dpop_proofs_by_expiry ON dpop_proofs (expires_at);
+CREATE TABLE IF NOT EXISTS vault_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 """
 
 

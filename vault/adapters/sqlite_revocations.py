@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from vault.adapters.sqlite_database import SqliteDatabase
 from vault.adapters.sqlite_store import insert_audit
 from vault.ports import AuditEntry, Denial
+from vault.timefmt import now_micros
 
 _PRUNE_BATCH = 500
 
@@ -50,9 +51,10 @@ class SqliteRevocationStore:
     def write_state(self, name: str, value: str) -> None:
         with self._db.transaction() as connection:
             connection.execute(
-                "INSERT INTO vault_state (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (name, value),
+                "INSERT INTO vault_state (name, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (name, value, now_micros()),
             )
 
 
