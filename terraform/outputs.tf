@@ -1,5 +1,5 @@
 output "url" {
-  description = "The one URL clients use: the service's run.app URL (or var.public_base_url), which is also VAULT_PUBLIC_BASE_URL (DPoP `htu`) and the URL trusted_proxy_hops is right for. Not the cloudfunctions.net URL, which adds a hop."
+  description = "The one URL clients use: the service's run.app URL (or var.public_base_url), which is also VAULT_PUBLIC_BASE_URL (DPoP `htu`) and the URL trusted_proxy_hops is right for. Not the cloudfunctions.net URL: its X-Forwarded-For layout is unverified and DPoP htu would not match."
   value       = local.public_base_url
 }
 

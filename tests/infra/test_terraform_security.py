@@ -96,3 +96,26 @@ def test_apis_stay_enabled_on_destroy(terraform_config: TerraformConfig) -> None
     for service in services:
         assert service.body["disable_on_destroy"] is False, service.address
         assert service.body["disable_dependent_services"] is False, service.address
+
+
+def test_every_use_of_the_key_is_audited_where_the_key_lives(
+    terraform_config: TerraformConfig,
+) -> None:
+    (audit,) = terraform_config.resources("google_project_iam_audit_config")
+    (log_config,) = as_blocks(audit.body["audit_log_config"])
+    ring = terraform_config.resource("google_kms_key_ring", "vault")
+
+    assert literal(audit.body["service"]) == "cloudkms.googleapis.com"
+    assert literal(log_config["log_type"]) == "DATA_READ"
+    assert expression(audit.body["project"]) == "local.kms_project"
+    assert expression(ring.body["project"]) == "local.kms_project"
+
+
+def test_the_runtime_has_no_role_it_does_not_use(terraform_config: TerraformConfig) -> None:
+    runtime_roles = [
+        literal(block.body["role"])
+        for block in terraform_config.resources("google_project_iam_member")
+        if expression(block.body["member"]) == "google_service_account.runtime.member"
+    ]
+
+    assert runtime_roles == ["roles/datastore.user"]
