@@ -89,6 +89,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "10",
         "how long an exchange waits for another instance's refresh of the same credential",
     ),
+    SettingSpec(
+        "VAULT_REQUEST_READ_TIMEOUT_SECONDS",
+        "10",
+        "`serve`: how long a client may take to send one request (line, headers, body)",
+        False,
+    ),
 )
 
 _DEFAULTS = {spec.name: spec.default for spec in SETTINGS}
@@ -123,6 +129,7 @@ class Settings:
     grantex_api_key: str | None = field(default=None, repr=False)
     refresh_lease_seconds: float = 20.0
     refresh_wait_seconds: float = 10.0
+    request_read_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -172,6 +179,9 @@ class Settings:
             grantex_api_key=get("VAULT_GRANTEX_API_KEY"),
             refresh_lease_seconds=_bounded(get, "VAULT_REFRESH_LEASE_SECONDS", float, 1.0, 300.0),
             refresh_wait_seconds=_bounded(get, "VAULT_REFRESH_WAIT_SECONDS", float, 0.0, 120.0),
+            request_read_timeout_seconds=_bounded(
+                get, "VAULT_REQUEST_READ_TIMEOUT_SECONDS", float, 0.5, 300.0
+            ),
         )
         if settings.rpc_timeout_seconds <= 0:
             raise ConfigurationError("VAULT_RPC_TIMEOUT_SECONDS must be greater than 0")

@@ -35,6 +35,7 @@ from vault.routes import Call, Operation, Reply, Route, match_route
 MAX_BODY_BYTES = 64 * 1024
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 _BASE_HEADERS = {"X-Content-Type-Options": "nosniff"}
+LOGGED_PATH_CHARS = 256  # a log line carries at most this much of a path
 
 
 @dataclass
@@ -109,13 +110,16 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     )
     if reply.body is None:
         del response.headers["Content-Type"]
+    path = request.path
+    if len(path) > LOGGED_PATH_CHARS:
+        path = path[:LOGGED_PATH_CHARS] + "..."
     logs.emit(
         "INFO" if reply.status < 500 else "ERROR",
-        f"{request.method} {request.path} {reply.status}",
+        f"{request.method[:16]} {path} {reply.status}",
         requestId=request_id,
         developerId=outcome.developer_id,
-        method=request.method,
-        path=request.path,
+        method=request.method[:16],
+        path=path,
         status=reply.status,
         outcome="ok" if reply.status < 400 else reply.body and reply.body.get("code"),
         latencyMs=round((time.perf_counter() - started) * 1000, 3),
