@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from vault.adapters.secret_files import private_file, secure_directory
 from vault.errors import DependencyUnavailable
 
 _SCHEMA = """
@@ -82,7 +83,10 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # The directory the owner's alone, the file 0600 before SQLite opens it: SQLite
+        # creates files 0644, and gives the -wal and -shm files the database's mode.
+        secure_directory(path.parent)
+        private_file(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._lock_path = path.with_name(path.name + ".write-lock")
@@ -100,7 +104,7 @@ class SqliteDatabase:
             if "outcome" not in columns:  # a data dir from before audit outcomes
                 connection.execute("ALTER TABLE audit ADD COLUMN outcome TEXT")
         except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="disk_unavailable") from None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -141,7 +145,7 @@ class SqliteDatabase:
                     raise
                 connection.execute("COMMIT")
             except sqlite3.OperationalError:
-                raise DependencyUnavailable() from None
+                raise DependencyUnavailable(reason="disk_unavailable") from None
             finally:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
 
@@ -157,4 +161,4 @@ class SqliteDatabase:
         try:
             return list(self._connection().execute(sql, parameters))
         except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="disk_unavailable") from None
