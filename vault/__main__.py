@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from vault import serve
-from vault.errors import VaultError
+from vault.errors import ConfigurationError, VaultError
 from vault.timefmt import format_micros
 
 
@@ -21,6 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     try:
         return int(arguments.run(arguments))
+    except ConfigurationError as error:  # one line naming the setting, no traceback
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
     except VaultError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1

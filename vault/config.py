@@ -7,7 +7,9 @@ tested against that table, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +100,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 _DEFAULTS = {spec.name: spec.default for spec in SETTINGS}
+_KMS_KEY_NAME = re.compile(
+    r"projects/[^/\s]+/locations/[^/\s]+/keyRings/[^/\s]+/cryptoKeys/[^/\s]+", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,11 @@ class Settings:
                 raise ConfigurationError(
                     "the gcp backend needs " + ", ".join(missing) + " to be set"
                 )
+            if not _KMS_KEY_NAME.fullmatch(settings.kms_key or ""):
+                raise ConfigurationError(
+                    "VAULT_KMS_KEY must be a CryptoKey name, "
+                    "projects/P/locations/L/keyRings/R/cryptoKeys/K"
+                )
         return settings
 
 
@@ -209,6 +219,8 @@ def _number(get: Callable[[str], str | None], name: str, kind: Callable[[str], _
         value = kind(raw)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):  # inf would make a cache or a limit last forever
+        raise ConfigurationError(f"{name} must be a finite number, got {raw!r}")
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
     return value

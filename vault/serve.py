@@ -91,6 +91,8 @@ def _build_in_child() -> str | None:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe
         os.close(read_end)
+        devnull = os.open(os.devnull, os.O_WRONLY)  # libraries' warnings: the pipe says it
+        os.dup2(devnull, 2)
         message = b""
         try:
             from vault import bootstrap
