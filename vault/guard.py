@@ -47,10 +47,10 @@ class RequestGuard:
     ) -> _Principal:
         failures = self._auth_failures.peek("auth:" + client)
         if failures is not None and not failures.allowed:
-            raise RateLimited({"Retry-After": str(failures.retry_after)})
+            raise RateLimited({"Retry-After": str(failures.retry_after)}, reason="auth_failures")
         try:
             if token is None:
-                raise Unauthorized()
+                raise Unauthorized(reason="missing")
             return verify(token)
         except Unauthorized:
             self._auth_failures.take("auth:" + client)

@@ -77,7 +77,7 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     except DependencyUnavailable as error:
         reason = error.reason
         reply = error_reply(error, request_id)
-        logs.emit("WARNING", "dependency unavailable", requestId=request_id)
+        logs.emit("WARNING", "dependency unavailable", requestId=request_id, reason=reason)
     except VaultError as error:
         reason = error.reason
         if error.status >= 500:

@@ -71,7 +71,9 @@ class CloudKmsAead:
             and response.verified_additional_authenticated_data_crc32c
             and response.ciphertext_crc32c == crc32c(response.ciphertext)
         ):
-            raise DependencyUnavailable("the key service returned a corrupted response")
+            raise DependencyUnavailable(
+                "the key service returned a corrupted response", reason="kms_corrupt_response"
+            )
         return bytes(response.ciphertext)
 
     def decrypt(self, ciphertext: bytes, associated_data: bytes) -> bytes:
@@ -86,7 +88,9 @@ class CloudKmsAead:
             },
         )
         if response.plaintext_crc32c != crc32c(response.plaintext):
-            raise DependencyUnavailable("the key service returned a corrupted response")
+            raise DependencyUnavailable(
+                "the key service returned a corrupted response", reason="kms_corrupt_response"
+            )
         return bytes(response.plaintext)
 
     def _call(self, method: Any, request: dict[str, Any]) -> Any:
@@ -96,6 +100,6 @@ class CloudKmsAead:
             if method == self._client.decrypt:
                 # KMS refuses a ciphertext it did not produce under this key and AAD.
                 raise IntegrityError("the key service could not unwrap the data key") from None
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="kms_unavailable") from None
         except (google_errors.GoogleAPICallError, google_errors.RetryError):
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="kms_unavailable") from None

@@ -43,7 +43,7 @@ from vault.adapters.firestore_codec import (
     type_codes,
     type_from_codes,
 )
-from vault.adapters.firestore_gateway import FirestoreGateway
+from vault.adapters.firestore_gateway import FIRESTORE_UNAVAILABLE, FirestoreGateway
 from vault.errors import DependencyUnavailable
 from vault.ports import (
     DEFAULT_CREDENTIAL_TYPE,
@@ -170,9 +170,11 @@ class FirestoreCredentialStore:
                     return True
                 continue
             except (google_errors.GoogleAPICallError, google_errors.RetryError):
-                raise DependencyUnavailable() from None
+                raise DependencyUnavailable(reason=FIRESTORE_UNAVAILABLE) from None
             return True
-        raise DependencyUnavailable("the credential kept changing, retry later")
+        raise DependencyUnavailable(
+            "the credential kept changing, retry later", reason="firestore_contention"
+        )
 
     def erase(self, developer_id: str, principal_id: str, audit_for: AuditFactory) -> int:
         request = (
