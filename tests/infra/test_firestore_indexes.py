@@ -27,6 +27,26 @@ LIST_QUERIES = {
         ("__name__", DESC),
     ),
 }
+# GET /v1/vault/audit: equality on developerId, optionally credentialId, principalId
+# and/or action (each combination), `since` as a range on `at`, newest first.
+AUDIT_QUERIES = {
+    (
+        ("developerId", ASC),
+        *((field, ASC) for field in ("credentialId", "principalId", "action") if field in chosen),
+        ("at", DESC),
+        ("__name__", DESC),
+    )
+    for chosen in (
+        set(),
+        {"credentialId"},
+        {"principalId"},
+        {"action"},
+        {"credentialId", "principalId"},
+        {"credentialId", "action"},
+        {"principalId", "action"},
+        {"credentialId", "principalId", "action"},
+    )
+}
 DENYLISTS = {"revokedGrants", "revokedTokens"}
 
 
@@ -37,15 +57,25 @@ def declared() -> dict[str, Any]:
 
 
 def test_the_composite_indexes_serve_the_list_queries(declared: dict[str, Any]) -> None:
-    indexes = declared["indexes"]
+    indexes = [i for i in declared["indexes"] if i["collectionGroup"] == "vaultCredentials"]
     shapes = [
         tuple((field["fieldPath"], field["order"]) for field in index["fields"])
         for index in indexes
     ]
 
-    assert {index["collectionGroup"] for index in indexes} == {"vaultCredentials"}
     assert {index["queryScope"] for index in indexes} == {"COLLECTION"}
     assert sorted(shapes) == sorted(LIST_QUERIES)
+
+
+def test_the_composite_indexes_serve_the_audit_queries(declared: dict[str, Any]) -> None:
+    indexes = [i for i in declared["indexes"] if i["collectionGroup"] == "vaultAudit"]
+    shapes = [
+        tuple((field["fieldPath"], field["order"]) for field in index["fields"])
+        for index in indexes
+    ]
+
+    assert {index["queryScope"] for index in indexes} == {"COLLECTION"}
+    assert sorted(shapes) == sorted(AUDIT_QUERIES)
 
 
 def test_the_denylists_expire_by_ttl(declared: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ LIST = "/v1/vault/credentials"
 ONE = "/v1/vault/credentials/{id}"
 EXCHANGE = "/v1/vault/credentials/exchange"
 SPEC = "/openapi.json"
+AUDIT = "/v1/vault/audit"
 
 # (method, path) -> operationId, and the statuses CONTRACT.md says each can answer.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
@@ -41,6 +42,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
         EXCHANGE,
     ): ("exchangeCredential", {200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503}),
     ("get", SPEC): ("getOpenApiDocument", {200}),
+    ("get", AUDIT): ("listAuditEntries", {200, 400, 401, 429, 500, 503}),
 }
 CONTRACT_CODES = {
     "BAD_REQUEST": 400,
@@ -132,7 +134,7 @@ def test_info_servers_tags_and_security_schemes() -> None:
 
 
 def test_the_paths_are_the_contracts() -> None:
-    assert set(DOCUMENT["paths"]) == {LIST, ONE, EXCHANGE, SPEC}
+    assert set(DOCUMENT["paths"]) == {LIST, ONE, EXCHANGE, SPEC, AUDIT}
     documented = {
         (method, template): operation["operationId"]
         for method, template, operation in all_operations()

@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at INTEGER,
     cursor_secret TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS audit_newest_first
+    ON audit (developer_id, at DESC, entry_id DESC);
 """
 
 
