@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from vault import serve
+from vault import cli_inspect, serve
 from vault.errors import ConfigurationError, VaultError
 from vault.timefmt import format_micros
 
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve.register(commands)
+    cli_inspect.register(commands)
 
     keys = commands.add_parser("keys", help="developer API keys").add_subparsers(
         required=True, metavar="ACTION"
