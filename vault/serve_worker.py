@@ -7,15 +7,22 @@ first read for its request line, headers and body: past it the connection counts
 closed by the client and the thread is free again. A stalled client therefore holds a
 thread for at most that long, and each read or write has the same bound.
 
+Gunicorn answers requests it cannot parse (400, 414 request line too long, 431 headers
+too large, ...) itself, before the application sees them; ``write_json_error`` makes
+those answers the vault's error shape, with ``nosniff``. Gunicorn still picks the status.
+
 Imported only by ``python -m vault serve`` (gunicorn loads it by name in each worker).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import socket
 import time
 from typing import Any
 
+from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 READ_TIMEOUT_SECONDS = 10.0  # set from VAULT_REQUEST_READ_TIMEOUT_SECONDS before the fork
@@ -69,3 +76,35 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def handle(self, conn: Any) -> Any:
         conn.sock.deadline = None  # the next request's clock starts at its first read
         return super().handle(conn)
+
+
+_CODES = {400: "BAD_REQUEST", 403: "FORBIDDEN", 500: "INTERNAL_ERROR"}
+
+
+def write_json_error(sock: Any, status: int, reason: str, _message: str) -> None:
+    """Gunicorn's own error answer, in the error shape. Its message (which may quote
+    the request line) is not sent: the status and a fixed phrase say enough."""
+    request_id = secrets.token_hex(16)
+    body = json.dumps(
+        {
+            "message": reason.lower(),
+            "code": _CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR"),
+            "requestId": request_id,
+        },
+        separators=(",", ":"),
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n"
+        f"X-Request-Id: {request_id}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1")
+    util.write_nonblock(sock, head + body)
+
+
+# Gunicorn's workers call util.write_error by name for these answers; in this process
+# (the vault's own server) they get the error shape instead of an HTML page.
+util.write_error = write_json_error

@@ -4,6 +4,7 @@ lines and headers. The server runs in a subprocess, as an attacker would meet it
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import time
@@ -81,6 +82,29 @@ def test_a_huge_request_line_is_refused_before_the_application(server: tuple[str
     answer = _raw_exchange(server, f"GET {path} HTTP/1.1\r\nHost: vault\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 414 ")
     assert b"a" * 1024 not in answer
+    _assert_error_shape(answer, "BAD_REQUEST")
+
+
+def _assert_error_shape(answer: bytes, code: str) -> None:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+    }
+    assert headers[b"x-content-type-options"] == b"nosniff"
+    assert headers[b"content-type"] == b"application/json"
+    error = json.loads(body)
+    assert error["code"] == code and error["message"]
+    assert headers[b"x-request-id"].decode() == error["requestId"]
+
+
+def test_a_request_gunicorn_cannot_parse_is_answered_in_the_error_shape(
+    server: tuple[str, int],
+) -> None:
+    answer = _raw_exchange(server, b"GET /openapi.json HTTP/1.1\r\nBad Header\r\n\r\n")
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    _assert_error_shape(answer, "BAD_REQUEST")
 
 
 def test_too_many_or_too_large_headers_are_refused(server: tuple[str, int]) -> None:
@@ -89,6 +113,7 @@ def test_too_many_or_too_large_headers_are_refused(server: tuple[str, int]) -> N
         b"GET /openapi.json HTTP/1.1\r\nHost: vault\r\nX-Big: " + b"b" * 16_384 + b"\r\n\r\n",
     )
     assert large.split(b" ", 2)[1] in (b"400", b"431")
+    _assert_error_shape(large, "BAD_REQUEST")
     many = b"".join(b"X-H%d: v\r\n" % number for number in range(200))
     numerous = _raw_exchange(
         server, b"GET /openapi.json HTTP/1.1\r\nHost: vault\r\n" + many + b"\r\n"
