@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shlex
 import socket
 import sys
 from pathlib import Path
@@ -38,6 +39,11 @@ def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the API through functions-framework")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--example-key-file",
+        metavar="FILE",
+        help="after the listening line, print a curl example that uses the key in FILE",
+    )
     serve.set_defaults(run=run)
 
 
@@ -60,13 +66,15 @@ def run(arguments: argparse.Namespace) -> int:
 
     app = create_app(target="vault", source=str(_ROOT / "main.py"))
     url = f"http://{arguments.host}:{arguments.port}"
-    create_server(app, debug=False, **gunicorn_options(settings, url)).run(
-        arguments.host, arguments.port
-    )
+    next_step = None
+    if arguments.example_key_file:
+        next_step = store_example(url, arguments.example_key_file)
+    options = gunicorn_options(settings, url, next_step)
+    create_server(app, debug=False, **options).run(arguments.host, arguments.port)
     return 0
 
 
-def gunicorn_options(settings: Any, url: str) -> dict[str, Any]:
+def gunicorn_options(settings: Any, url: str, next_step: str | None = None) -> dict[str, Any]:
     """What we change of functions-framework's gunicorn configuration."""
     from vault import serve_worker
 
@@ -74,6 +82,8 @@ def gunicorn_options(settings: Any, url: str) -> dict[str, Any]:
 
     def when_ready(_server: Any) -> None:  # gunicorn holds the socket now
         print(f"vault listening on {url}", file=sys.stderr, flush=True)
+        if next_step:
+            print(next_step, file=sys.stderr, flush=True)
 
     return {
         "worker_class": "vault.serve_worker.BoundedThreadWorker",
@@ -83,6 +93,20 @@ def gunicorn_options(settings: Any, url: str) -> dict[str, Any]:
         "keepalive": KEEPALIVE_SECONDS,
         "when_ready": when_ready,
     }
+
+
+def store_example(url: str, key_file: str) -> str:
+    """The next step for a newcomer: store a credential with the saved key."""
+    body = (
+        '{"principalId":"alice","service":"github","accessToken":"ghp_example",'
+        '"tokenExpiresAt":"2099-01-01T00:00:00Z"}'
+    )
+    return (
+        "next, store a credential:\n"
+        f"  curl -s -X POST {url}/v1/vault/credentials"
+        f' -H "Authorization: Bearer $(cat {shlex.quote(key_file)})"'
+        f" -H 'Content-Type: application/json' -d '{body}'"
+    )
 
 
 def _build_in_child() -> str | None:
