@@ -172,3 +172,12 @@ def test_the_audit_needs_an_api_key_and_holds_no_token(
 
     assert response.status_code == 200
     assert "ghp_audit_secret" not in response.get_data(as_text=True)
+
+
+def test_options_and_head_on_the_audit_path(client: Any, api_key: str) -> None:
+    options = client.options(AUDIT)
+    head = client.head(AUDIT, headers=bearer(api_key))
+
+    assert options.status_code == 204
+    assert options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert head.status_code == 200 and head.get_data() == b""
