@@ -1,4 +1,5 @@
 # The two commands:  make run  (the service on this laptop)   make test  (every check)
+# `make help` lists every target.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,17 @@ DATA := .vault-data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck unit setup dev-setup bench clean lock
+BENCH_OUT := .bench-results
+
+.PHONY: help run run-gcp test lint typecheck unit setup dev-setup bench bench-update clean lock
+.DEFAULT_GOAL := help
+
+## List the targets (this).
+help:
+	@awk '/^## /{ if (doc == "") doc = substr($$0, 4); next } \
+	  /^[a-z][a-z-]*:/{ split($$0, target, ":"); if (doc != "") printf "  make %-13s %s\n", target[1], doc; doc = ""; next } \
+	  { doc = "" }' $(MAKEFILE_LIST)
+	@echo "  (HOST=... PORT=... change where run and run-gcp listen; now $(HOST):$(PORT))"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,27 +58,30 @@ tests/node/node_modules/.installed: tests/node/package.json tests/node/package-l
 	cd tests/node && npm ci --no-audit --no-fund --silent
 	touch $@
 
+## Install the runtime dependencies into .venv.
 setup: $(VENV)/.runtime
+## Install everything the tests need (dev deps, checkov's venv, the node test peers).
 dev-setup: $(VENV)/.dev .venv-infra/.installed tests/node/node_modules/.installed
 
 ## The service, locally, on the embedded backend (SQLite + a local key file).
 run: setup
-	@if [ ! -s $(DATA)/dev-api-key ]; then \
-	  mkdir -p $(DATA) && umask 077 && \
-	  $(BIN)/python -m vault keys create --developer local-dev --name "make run" > $(DATA)/dev-api-key; \
-	fi
-	@echo "API key for developer local-dev (kept in $(DATA)/dev-api-key):" >&2
-	@cat $(DATA)/dev-api-key >&2
-	$(BIN)/python -m vault serve --host $(HOST) --port $(PORT)
+	@$(BIN)/python -m vault.devstack.dev_key $(DATA)/dev-api-key
+	@$(BIN)/python -m vault serve --host $(HOST) --port $(PORT) --example-key-file $(DATA)/dev-api-key
+
+## The whole gcp backend on this laptop: Firestore emulator, a fake KMS (dev stand-ins).
+run-gcp: setup
+	@$(BIN)/python -m vault.devstack --host $(HOST) --port $(PORT) --data-dir .vault-data-gcp
 
 ## Lint, type check, and every test tier (the Firestore emulator is started by pytest).
 test: dev-setup lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## ruff: lint and format check.
 lint: dev-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## mypy --strict over vault/ and main.py.
 typecheck: dev-setup
 	$(BIN)/mypy
 
@@ -75,11 +89,18 @@ $(VENV)/.bench: $(VENV)/.runtime requirements-bench.txt
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	touch $@
 
-## The benchmark: prints a table, writes bench/results.json and docs/bench.png (~3 min).
+## The benchmark (~3 min, needs wrk): a table, and results in .bench-results/ (ignored).
 ## It uses the test support code (emulator, fake KMS), so it needs the dev setup too.
 bench: dev-setup $(VENV)/.bench
-	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (HTTP load generator): install it, e.g. apt-get install wrk" >&2; exit 1; }
+	@mkdir -p $(BENCH_OUT)
+	$(BIN)/python -m bench.run --out $(BENCH_OUT)/results.json --chart $(BENCH_OUT)/bench.png $(BENCH_ARGS)
+
+## The benchmark, updating the committed bench/results.json and docs/bench.png.
+bench-update: dev-setup $(VENV)/.bench
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench-update needs wrk (HTTP load generator): install it, e.g. apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+## Remove the virtual environments and caches (not the data dirs).
 clean:
 	rm -rf $(VENV) .venv-infra .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,13 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from vault.errors import VaultError
+from vault import cli_inspect, serve
+from vault.errors import ConfigurationError, VaultError
 from vault.keys import commands as key_rotation
 from vault.timefmt import format_micros
-
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     try:
         return int(arguments.run(arguments))
+    except ConfigurationError as error:  # one line naming the setting, no traceback
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
     except VaultError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1
@@ -36,10 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vault", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the API through functions-framework")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.set_defaults(run=_serve)
+    serve.register(commands)
+    cli_inspect.register(commands)
 
     keys = commands.add_parser("keys", help="developer API keys").add_subparsers(
         required=True, metavar="ACTION"
@@ -98,21 +97,6 @@ def _parser() -> argparse.ArgumentParser:
 
     revocations_cli.register(commands)
     return parser
-
-
-def _serve(arguments: argparse.Namespace) -> int:
-    from functions_framework import create_app
-    from functions_framework._http import create_server
-
-    from vault.config import Settings
-
-    # Fail now, naming the setting, rather than on the first request. The Vault itself
-    # is built in each worker after the fork: gRPC channels do not survive a fork.
-    Settings.from_env()
-    app = create_app(target="vault", source=str(_ROOT / "main.py"))
-    print(f"vault listening on http://{arguments.host}:{arguments.port}", file=sys.stderr)
-    create_server(app, debug=False).run(arguments.host, arguments.port)
-    return 0
 
 
 def _keys_create(arguments: argparse.Namespace) -> int:

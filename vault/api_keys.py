@@ -52,7 +52,7 @@ class ApiKeyVerifier:
 
     def verify(self, api_key: str) -> ApiKeyRecord:
         if not is_well_formed(api_key):
-            raise Unauthorized()
+            raise Unauthorized(reason="malformed_key")
         key_digest = digest(api_key)
         now = self._clock()
         cached = self._cache.get(key_digest)
@@ -61,7 +61,7 @@ class ApiKeyVerifier:
         record = self._store.find(key_digest)
         if record is None or record.revoked_at is not None:
             self._cache.pop(key_digest, None)
-            raise Unauthorized()
+            raise Unauthorized(reason="unknown_key" if record is None else "revoked_key")
         if self._ttl > 0:
             with self._lock:
                 if len(self._cache) >= _CACHE_LIMIT:

@@ -167,6 +167,7 @@ def _local_adapters(settings: Settings) -> Adapters:
 
 
 def _gcp_adapters(settings: Settings) -> Adapters:
+    from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
@@ -178,13 +179,17 @@ def _gcp_adapters(settings: Settings) -> Adapters:
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
     assert settings.kms_key is not None  # Settings checked it
-    gateway = FirestoreGateway(
-        firestore.Client(project=settings.project, database=settings.firestore_database),
-        settings.rpc_timeout_seconds,
-    )
-    key_encryption = CloudKmsAead(
-        client_for(settings.kms_endpoint), settings.kms_key, settings.rpc_timeout_seconds
-    )
+    try:
+        database = firestore.Client(project=settings.project, database=settings.firestore_database)
+        kms_client = client_for(settings.kms_endpoint)
+    except DefaultCredentialsError:
+        raise ConfigurationError(
+            "the gcp backend found no Google application-default credentials: run "
+            "`gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS"
+            " (on Cloud Run the service account provides them)"
+        ) from None
+    gateway = FirestoreGateway(database, settings.rpc_timeout_seconds)
+    key_encryption = CloudKmsAead(kms_client, settings.kms_key, settings.rpc_timeout_seconds)
     return Adapters(
         credentials=FirestoreCredentialStore(gateway),
         api_keys=FirestoreApiKeyStore(gateway),

@@ -7,7 +7,9 @@ tested against that table, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,9 +91,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "10",
         "how long an exchange waits for another instance's refresh of the same credential",
     ),
+    SettingSpec(
+        "VAULT_REQUEST_READ_TIMEOUT_SECONDS",
+        "10",
+        "`serve`: how long a client may take to send one request (line, headers, body)",
+        False,
+    ),
 )
 
 _DEFAULTS = {spec.name: spec.default for spec in SETTINGS}
+_KMS_KEY_NAME = re.compile(
+    r"projects/[^/\s]+/locations/[^/\s]+/keyRings/[^/\s]+/cryptoKeys/[^/\s]+", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,7 @@ class Settings:
     grantex_api_key: str | None = field(default=None, repr=False)
     refresh_lease_seconds: float = 20.0
     refresh_wait_seconds: float = 10.0
+    request_read_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -172,6 +184,9 @@ class Settings:
             grantex_api_key=get("VAULT_GRANTEX_API_KEY"),
             refresh_lease_seconds=_bounded(get, "VAULT_REFRESH_LEASE_SECONDS", float, 1.0, 300.0),
             refresh_wait_seconds=_bounded(get, "VAULT_REFRESH_WAIT_SECONDS", float, 0.0, 120.0),
+            request_read_timeout_seconds=_bounded(
+                get, "VAULT_REQUEST_READ_TIMEOUT_SECONDS", float, 0.5, 300.0
+            ),
         )
         if settings.rpc_timeout_seconds <= 0:
             raise ConfigurationError("VAULT_RPC_TIMEOUT_SECONDS must be greater than 0")
@@ -190,6 +205,11 @@ class Settings:
                 raise ConfigurationError(
                     "the gcp backend needs " + ", ".join(missing) + " to be set"
                 )
+            if not _KMS_KEY_NAME.fullmatch(settings.kms_key or ""):
+                raise ConfigurationError(
+                    "VAULT_KMS_KEY must be a CryptoKey name, "
+                    "projects/P/locations/L/keyRings/R/cryptoKeys/K"
+                )
         return settings
 
 
@@ -199,6 +219,8 @@ def _number(get: Callable[[str], str | None], name: str, kind: Callable[[str], _
         value = kind(raw)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):  # inf would make a cache or a limit last forever
+        raise ConfigurationError(f"{name} must be a finite number, got {raw!r}")
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
     return value

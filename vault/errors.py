@@ -105,8 +105,10 @@ class RateLimited(VaultError):
     status = 429
     default_message = "too many requests"
 
-    def __init__(self, headers: dict[str, str], message: str | None = None) -> None:
-        super().__init__(message, reason="rate_limited")
+    def __init__(
+        self, headers: dict[str, str], message: str | None = None, *, reason: str = "rate_limited"
+    ) -> None:
+        super().__init__(message, reason=reason)
         self.headers.update(headers)
 
 

@@ -13,7 +13,7 @@ from vault.api_keys import ApiKeyVerifier
 from vault.errors import RateLimited, Unauthorized
 from vault.grants import GrantClaims, GrantVerifier
 from vault.ports import ApiKeyRecord
-from vault.rate_limit import TokenBucketLimiter
+from vault.rate_limit import TokenBucketLimiter, client_bucket
 
 _Principal = TypeVar("_Principal")
 
@@ -68,15 +68,16 @@ class RequestGuard:
     def _authenticate(
         self, verify: Callable[[str], _Principal], token: str | None, client: str
     ) -> _Principal:
-        failures = self._auth_failures.peek("auth:" + client)
+        bucket = "auth:" + client_bucket(client)
+        failures = self._auth_failures.peek(bucket)
         if failures is not None and not failures.allowed:
-            raise RateLimited({"Retry-After": str(failures.retry_after)})
+            raise RateLimited({"Retry-After": str(failures.retry_after)}, reason="auth_failures")
         try:
             if token is None:
-                raise Unauthorized()
+                raise Unauthorized(reason="missing")
             return verify(token)
         except Unauthorized:
-            self._auth_failures.take("auth:" + client)
+            self._auth_failures.take(bucket)
             raise
 
     @staticmethod

@@ -39,6 +39,7 @@ MAX_BODY_BYTES = 64 * 1024
 GRANT_SCHEMES = ("bearer", "dpop")  # RFC 9449 section 7.1: DPoP-bound tokens use "DPoP"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 _BASE_HEADERS = {"X-Content-Type-Options": "nosniff"}
+LOGGED_PATH_CHARS = 256  # a log line carries at most this much of a path
 
 
 @dataclass
@@ -84,7 +85,7 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     except DependencyUnavailable as error:
         reason = error.reason
         reply = error_reply(error, request_id)
-        logs.emit("WARNING", "dependency unavailable", requestId=request_id)
+        logs.emit("WARNING", "dependency unavailable", requestId=request_id, reason=reason)
     except VaultError as error:
         reason = error.reason
         if error.status >= 500:
@@ -117,13 +118,16 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
     )
     if reply.body is None:
         del response.headers["Content-Type"]
+    path = request.path
+    if len(path) > LOGGED_PATH_CHARS:
+        path = path[:LOGGED_PATH_CHARS] + "..."
     logs.emit(
         "INFO" if reply.status < 500 else "ERROR",
-        f"{request.method} {request.path} {reply.status}",
+        f"{request.method[:16]} {path} {reply.status}",
         requestId=request_id,
         developerId=outcome.developer_id,
-        method=request.method,
-        path=request.path,
+        method=request.method[:16],
+        path=path,
         status=reply.status,
         outcome="ok" if reply.status < 400 else reply.body and reply.body.get("code"),
         latencyMs=round((time.perf_counter() - started) * 1000, 3),

@@ -98,6 +98,19 @@ class PageQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """One page of a developer's audit entries, newest first (at, then id, descending)."""
+
+    developer_id: str
+    credential_id: str | None
+    principal_id: str | None
+    action: str | None
+    since: int | None  # epoch microseconds, inclusive
+    limit: int
+    after: tuple[int, str] | None  # (at, entry id) of the last entry already seen
+
+
+@dataclass(frozen=True, slots=True)
 class ExchangeLookup:
     credential: StoredCredential | None
     revoked: bool  # the token, its grant or its parent grant is on a denylist
@@ -146,7 +159,13 @@ class CredentialStore(Protocol):
         """Deny a grant (kind ``grant``) or a grant token (``token``) from now on."""
         ...
 
-    def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]: ...
+    def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]:
+        """Every entry of the developer, oldest first (tests and tools)."""
+        ...
+
+    def audit_page(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        """At most ``query.limit`` entries matching every filter set, in one query."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

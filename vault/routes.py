@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import flask
 
+from vault.audit import audit_route
 from vault.errors import NotFound
 from vault.grants import GrantClaims
 from vault.models import (
@@ -228,6 +229,7 @@ _STATIC_ROUTES: dict[str, Route] = {
         describes_credentials=False,
         available=lambda settings: settings.grantex_webhook_secret is not None,
     ),
+    "/v1/vault/audit": Route({"GET": Operation(audit_route, auth="api_key")}),
     "/openapi.json": Route(
         {"GET": Operation(openapi_document, auth="none")}, describes_credentials=False
     ),

@@ -30,6 +30,12 @@ def test_gcp_backend_names_each_missing_setting():
         ("VAULT_API_KEY_CACHE_SECONDS", "soon"),
         ("VAULT_RATE_LIMIT_PER_MINUTE", "-1"),
         ("VAULT_RPC_TIMEOUT_SECONDS", "0"),
+        ("VAULT_API_KEY_CACHE_SECONDS", "inf"),
+        ("VAULT_API_KEY_CACHE_SECONDS", "nan"),
+        ("VAULT_RPC_TIMEOUT_SECONDS", "NaN"),
+        ("VAULT_REFRESH_WAIT_SECONDS", "nan"),
+        ("VAULT_REQUEST_READ_TIMEOUT_SECONDS", "Infinity"),
+        ("VAULT_REQUEST_READ_TIMEOUT_SECONDS", "0.1"),
     ],
 )
 def test_bad_values_fail_at_start_naming_the_setting(name, value):
@@ -54,3 +60,35 @@ def test_readme_documents_every_setting():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
     assert [spec.name for spec in SETTINGS if f"`{spec.name}`" not in readme] == []
+
+
+_GCP = {
+    "VAULT_BACKEND": "gcp",
+    "GOOGLE_CLOUD_PROJECT": "demo",
+    "VAULT_GRANT_ISSUER": "https://issuer.example",
+    "VAULT_GRANT_JWKS_URL": "https://issuer.example/jwks.json",
+}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "tokens",
+        "projects/p/locations/l/keyRings/r",
+        "projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
+        "projects/p/locations/l/keyRings/r/cryptoKeys/",
+        "projects/p/locations/l/keyRings/r/cryptoKeys/k x",
+    ],
+)
+def test_a_kms_key_that_is_not_a_crypto_key_name_is_refused(key):
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({**_GCP, "VAULT_KMS_KEY": key})
+
+    assert "VAULT_KMS_KEY" in caught.value.message
+    assert "projects/P/locations/L/keyRings/R/cryptoKeys/K" in caught.value.message
+
+
+def test_a_crypto_key_name_is_accepted():
+    name = "projects/demo-vault/locations/global/keyRings/vault/cryptoKeys/tokens"
+
+    assert Settings.from_env({**_GCP, "VAULT_KMS_KEY": name}).kms_key == name

@@ -30,6 +30,7 @@ EXCHANGE = "/v1/vault/credentials/exchange"
 RESOLVE = "/v1/vault/credentials/resolve"
 WEBHOOK = "/v1/vault/webhooks/grantex"
 SPEC = "/openapi.json"
+AUDIT = "/v1/vault/audit"
 
 # (method, path) -> operationId, and the statuses CONTRACT.md says each can answer.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
@@ -48,6 +49,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ),
     ("post", WEBHOOK): ("receiveGrantexWebhook", {200, 400, 401, 404, 413, 415, 429, 500, 503}),
     ("get", SPEC): ("getOpenApiDocument", {200}),
+    ("get", AUDIT): ("listAuditEntries", {200, 400, 401, 429, 500, 503}),
 }
 CONTRACT_CODES = {
     "BAD_REQUEST": 400,
@@ -149,7 +151,7 @@ def test_info_servers_tags_and_security_schemes() -> None:
 
 
 def test_the_paths_are_the_contracts() -> None:
-    assert set(DOCUMENT["paths"]) == {LIST, ONE, EXCHANGE, RESOLVE, WEBHOOK, SPEC}
+    assert set(DOCUMENT["paths"]) == {LIST, ONE, EXCHANGE, RESOLVE, WEBHOOK, SPEC, AUDIT}
     documented = {
         (method, template): operation["operationId"]
         for method, template, operation in all_operations()

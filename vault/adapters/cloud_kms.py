@@ -78,7 +78,9 @@ class CloudKmsAead:
             and response.verified_additional_authenticated_data_crc32c
             and response.ciphertext_crc32c == crc32c(response.ciphertext)
         ):
-            raise DependencyUnavailable("the key service returned a corrupted response")
+            raise DependencyUnavailable(
+                "the key service returned a corrupted response", reason="kms_corrupt_response"
+            )
         return bytes(response.ciphertext)
 
     def decrypt(self, ciphertext: bytes, associated_data: bytes) -> bytes:
@@ -99,7 +101,9 @@ class CloudKmsAead:
             },
         )
         if response.plaintext_crc32c != crc32c(response.plaintext):
-            raise DependencyUnavailable("the key service returned a corrupted response")
+            raise DependencyUnavailable(
+                "the key service returned a corrupted response", reason="kms_corrupt_response"
+            )
         return bytes(response.plaintext), bool(response.used_primary)
 
     def _call(self, method: Any, request: dict[str, Any]) -> Any:
@@ -109,8 +113,8 @@ class CloudKmsAead:
             if method == self._client.decrypt:
                 # KMS refuses a ciphertext it did not produce under this key and AAD.
                 raise IntegrityError("the key service could not unwrap the data key") from None
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="kms_unavailable") from None
         except google_errors.FailedPrecondition:
             raise KeyVersionUnusable("the key version of this data key is not enabled") from None
         except (google_errors.GoogleAPICallError, google_errors.RetryError):
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="kms_unavailable") from None

@@ -16,6 +16,7 @@ from vault.errors import DependencyUnavailable
 
 _RETRYABLE = (google_errors.ServiceUnavailable, google_errors.Aborted)
 _T = TypeVar("_T")
+FIRESTORE_UNAVAILABLE = "firestore_unavailable"  # the reason code in the log line
 
 
 class FirestoreGateway:
@@ -30,4 +31,4 @@ class FirestoreGateway:
         try:
             return operation()
         except (google_errors.GoogleAPICallError, google_errors.RetryError):
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason=FIRESTORE_UNAVAILABLE) from None

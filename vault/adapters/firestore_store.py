@@ -43,13 +43,14 @@ from vault.adapters.firestore_codec import (
     type_codes,
     type_from_codes,
 )
-from vault.adapters.firestore_gateway import FirestoreGateway
+from vault.adapters.firestore_gateway import FIRESTORE_UNAVAILABLE, FirestoreGateway
 from vault.errors import DependencyUnavailable
 from vault.ports import (
     DEFAULT_CREDENTIAL_TYPE,
     KEEP,
     AuditEntry,
     AuditFactory,
+    AuditQuery,
     CredentialWrite,
     ExchangeLookup,
     PageQuery,
@@ -170,9 +171,11 @@ class FirestoreCredentialStore:
                     return True
                 continue
             except (google_errors.GoogleAPICallError, google_errors.RetryError):
-                raise DependencyUnavailable() from None
+                raise DependencyUnavailable(reason=FIRESTORE_UNAVAILABLE) from None
             return True
-        raise DependencyUnavailable("the credential kept changing, retry later")
+        raise DependencyUnavailable(
+            "the credential kept changing, retry later", reason="firestore_contention"
+        )
 
     def erase(self, developer_id: str, principal_id: str, audit_for: AuditFactory) -> int:
         request = (
@@ -255,3 +258,30 @@ class FirestoreCredentialStore:
             audit_entry_from(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots
         ]
         return sorted(entries, key=lambda entry: (entry.at, entry.entry_id))
+
+    def audit_page(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        # Served by the composite indexes on vaultAudit in firestore.indexes.json.
+        request = self._audit.where(
+            filter=firestore.FieldFilter("developerId", "==", query.developer_id)
+        )
+        for field, value in (
+            ("credentialId", query.credential_id),
+            ("principalId", query.principal_id),
+            ("action", query.action),
+        ):
+            if value is not None:
+                request = request.where(filter=firestore.FieldFilter(field, "==", value))
+        if query.since is not None:
+            request = request.where(filter=firestore.FieldFilter("at", ">=", query.since))
+        request = request.order_by("at", direction=firestore.Query.DESCENDING).order_by(
+            "__name__", direction=firestore.Query.DESCENDING
+        )
+        if query.after is not None:
+            request = request.start_after(
+                {"at": query.after[0], "__name__": self._audit.document(query.after[1])}
+            )
+        request = request.limit(query.limit)
+        snapshots = self._gw.call(
+            lambda: list(request.stream(retry=self._gw.retry, timeout=self._gw.timeout))
+        )
+        return [audit_entry_from(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from vault.adapters.secret_files import private_file, secure_directory
 from vault.errors import DependencyUnavailable
 
 _SCHEMA = """
@@ -105,6 +106,8 @@ CREATE TABLE IF NOT EXISTS vault_state (
     value TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS audit_newest_first
+    ON audit (developer_id, at DESC, entry_id DESC);
 """
 
 
@@ -116,7 +119,10 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # The directory the owner's alone, the file 0600 before SQLite opens it: SQLite
+        # creates files 0644, and gives the -wal and -shm files the database's mode.
+        secure_directory(path.parent)
+        private_file(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._lock_path = path.with_name(path.name + ".write-lock")
@@ -134,7 +140,7 @@ class SqliteDatabase:
             if "outcome" not in columns:  # a data dir from before audit outcomes
                 connection.execute("ALTER TABLE audit ADD COLUMN outcome TEXT")
         except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="disk_unavailable") from None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -175,7 +181,7 @@ class SqliteDatabase:
                     raise
                 connection.execute("COMMIT")
             except sqlite3.OperationalError:
-                raise DependencyUnavailable() from None
+                raise DependencyUnavailable(reason="disk_unavailable") from None
             finally:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
 
@@ -191,4 +197,4 @@ class SqliteDatabase:
         try:
             return list(self._connection().execute(sql, parameters))
         except sqlite3.OperationalError:
-            raise DependencyUnavailable() from None
+            raise DependencyUnavailable(reason="disk_unavailable") from None

@@ -16,6 +16,7 @@ from vault.ports import (
     KEEP,
     AuditEntry,
     AuditFactory,
+    AuditQuery,
     CredentialWrite,
     ExchangeLookup,
     PageQuery,
@@ -161,7 +162,39 @@ class SqliteCredentialStore:
         )
         return [AuditEntry(*row) for row in rows]
 
+    def audit_page(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        conditions = ["developer_id = ?"]
+        parameters: list[object] = [query.developer_id]
+        # Column names come from this fixed list, never from input.
+        for column, value in (
+            ("credential_id", query.credential_id),
+            ("principal_id", query.principal_id),
+            ("action", query.action),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                parameters.append(value)
+        if query.since is not None:
+            conditions.append("at >= ?")
+            parameters.append(query.since)
+        if query.after is not None:
+            conditions.append("(at < ? OR (at = ? AND entry_id < ?))")
+            parameters += [query.after[0], query.after[0], query.after[1]]
+        parameters.append(query.limit)
+        rows = self._db.query(
+            _SELECT_AUDIT
+            + " WHERE "
+            + " AND ".join(conditions)
+            + " ORDER BY at DESC, entry_id DESC LIMIT ?",
+            parameters,
+        )
+        return [AuditEntry(*row) for row in rows]
 
+
+_SELECT_AUDIT = (
+    "SELECT entry_id, action, developer_id, actor, credential_id, principal_id,"
+    " service, request_id, at, agent, outcome FROM audit"
+)
 _SELECT_CREDENTIALS = (
     "SELECT id, developer_id, principal_id, service, credential_type, access_token,"
     " refresh_token, token_expires_at, metadata_json, created_at, updated_at FROM credentials"
