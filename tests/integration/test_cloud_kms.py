@@ -12,7 +12,8 @@ from tests.conftest import FAKE_KMS_KEY
 from tests.support.fake_kms import FakeKms
 from tests.support.http_app import make_client
 from vault.adapters.cloud_kms import CloudKmsAead, client_for
-from vault.bootstrap import get_vault
+from vault.bootstrap import build
+from vault.config import Settings
 from vault.envelope import EnvelopeCipher
 from vault.errors import DependencyUnavailable, IntegrityError
 
@@ -94,7 +95,10 @@ def gcp_client(firestore_emulator: Any, kms: FakeKms, issuer: Any) -> Any:
 
 @pytest.mark.parametrize("fault", ["unavailable", "slow"])
 def test_kms_down_is_503_with_retry_after_and_nothing_stored(gcp_client, kms, fault):
-    vault = get_vault()
+    # Set up and inspect through a vault with the default deadline: the 2 s one is for
+    # the request under test, and a freshly started emulator on a loaded machine can
+    # take longer than that for its first write.
+    vault = build(Settings.from_env({**os.environ, "VAULT_RPC_TIMEOUT_SECONDS": "10"}))
     api_key = vault.keys.create("dev-1", "tests")[0]
     kms.fault = fault
     kms.slow_seconds = 4.0
