@@ -17,6 +17,10 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
+from vault.oauth.ports import ProviderStore
+from vault.oauth.providers import ProviderService
+from vault.oauth.refresh import Refresher
+from vault.oauth.revocation import ProviderRevocation
 from vault.ports import Aead, ApiKeyStore, CredentialStore
 from vault.rate_limit import TokenBucketLimiter
 from vault.service import VaultService
@@ -36,18 +40,35 @@ class Vault:
     keys: ApiKeyAdmin
     credentials: CredentialStore
     envelope: EnvelopeCipher
+    providers: ProviderService
+    refresher: Refresher
 
 
 def build(settings: Settings) -> Vault:
     if settings.backend == "gcp":
-        credentials, api_keys, key_encryption = _gcp_adapters(settings)
+        credentials, api_keys, key_encryption, provider_store = _gcp_adapters(settings)
     else:
-        credentials, api_keys, key_encryption = _local_adapters(settings)
+        credentials, api_keys, key_encryption, provider_store = _local_adapters(settings)
     envelope = EnvelopeCipher(key_encryption)
+    from vault.adapters.authlib_oauth import AuthlibOAuthClient  # authlib itself: on first use
+
+    oauth = AuthlibOAuthClient(settings.rpc_timeout_seconds)
+    providers = ProviderService(provider_store, envelope, oauth, settings.api_key_cache_seconds)
+    refresher = Refresher(
+        credentials,
+        envelope,
+        providers,
+        oauth,
+        settings.refresh_lease_seconds,
+        settings.refresh_wait_seconds,
+    )
+    revocation = ProviderRevocation(
+        provider_store, envelope, providers, oauth, 2 * settings.rpc_timeout_seconds
+    )
     return Vault(
         settings=settings,
-        service=VaultService(credentials, envelope),
-        exchange=ExchangeService(credentials, envelope),
+        service=VaultService(credentials, envelope, revocation.revoke_all, refresher.status_of),
+        exchange=ExchangeService(credentials, envelope, refresher),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
             _grant_verifier(settings),
@@ -58,6 +79,8 @@ def build(settings: Settings) -> Vault:
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
+        providers=providers,
+        refresher=refresher,
     )
 
 
@@ -92,23 +115,33 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
     return LocalDevIssuer(settings.data_dir, settings.grant_issuer or LOCAL_ISSUER)
 
 
-def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+_Adapters = tuple[CredentialStore, ApiKeyStore, Aead, ProviderStore]
+
+
+def _local_adapters(settings: Settings) -> _Adapters:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
     from vault.adapters.sqlite_database import SqliteDatabase
+    from vault.adapters.sqlite_providers import SqliteProviderStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
     key_file = LocalKeyFileAead.from_file(settings.data_dir / "master.key")
-    return SqliteCredentialStore(database), SqliteApiKeyStore(database), key_file
+    return (
+        SqliteCredentialStore(database),
+        SqliteApiKeyStore(database),
+        key_file,
+        SqliteProviderStore(database),
+    )
 
 
-def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _gcp_adapters(settings: Settings) -> _Adapters:
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
     from vault.adapters.firestore_gateway import FirestoreGateway
+    from vault.adapters.firestore_providers import FirestoreProviderStore
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
     assert settings.kms_key is not None  # Settings checked it
@@ -119,7 +152,12 @@ def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aea
     key_encryption = CloudKmsAead(
         client_for(settings.kms_endpoint), settings.kms_key, settings.rpc_timeout_seconds
     )
-    return FirestoreCredentialStore(gateway), FirestoreApiKeyStore(gateway), key_encryption
+    return (
+        FirestoreCredentialStore(gateway),
+        FirestoreApiKeyStore(gateway),
+        key_encryption,
+        FirestoreProviderStore(gateway),
+    )
 
 
 _vault: Vault | None = None
