@@ -18,11 +18,15 @@
 // "grant.revoked"|"revocation", ...} (never a token value).
 //
 // Test-only routes, outside the provider:
-//   GET  /_test/stats    counts: {"tokenRequests", "byGrantType": {...}, "errors": {...},
-//                        "revocations"}
+//   GET  /_test/stats    counts: {"tokenRequests", "refreshRequests" (refresh-token grants
+//                        processed, success or error), "byGrantType": {...} (successes),
+//                        "errors": {...}, "revocations"}
 //   POST /_test/control  {"tokenDelayMs": n, "tokenStatus": 503|null}: delay every token
-//                        request by n ms and/or answer it with that status (no body parse
-//                        by the provider). {"reset": true} clears counts and controls.
+//                        request by n ms (a request whose client went away meanwhile is
+//                        then dropped unprocessed) and/or answer it with that status.
+//                        {"rotate": false}: refresh tokens are not rotated (none comes
+//                        back). {"omitExpiresIn": true}: token responses without
+//                        expires_in. {"reset": true} clears counts and controls.
 import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -33,8 +37,12 @@ const port = Number(config.port || 0);
 const accessTokenTtl = Number(config.accessTokenTtl || 60);
 const redirectUris = config.redirectUris || ['http://127.0.0.1/callback'];
 
-const stats = { tokenRequests: 0, byGrantType: {}, errors: {}, revocations: 0 };
-const control = { tokenDelayMs: 0, tokenStatus: null };
+const stats = {
+  tokenRequests: 0, refreshRequests: 0, byGrantType: {}, errors: {}, revocations: 0,
+};
+const control = {
+  tokenDelayMs: 0, tokenStatus: null, rotate: true, omitExpiresIn: false,
+};
 
 function emit(event, fields = {}) {
   process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
@@ -42,11 +50,14 @@ function emit(event, fields = {}) {
 
 function resetAll() {
   stats.tokenRequests = 0;
+  stats.refreshRequests = 0;
   stats.byGrantType = {};
   stats.errors = {};
   stats.revocations = 0;
   control.tokenDelayMs = 0;
   control.tokenStatus = null;
+  control.rotate = true;
+  control.omitExpiresIn = false;
 }
 
 async function start() {
@@ -74,7 +85,7 @@ async function start() {
     },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     pkce: { required: () => false },
-    rotateRefreshToken: true,
+    rotateRefreshToken: () => control.rotate,
     ttl: {
       AccessToken: accessTokenTtl,
       AuthorizationCode: 60,
@@ -89,10 +100,12 @@ async function start() {
   provider.on('grant.success', (ctx) => {
     const grantType = ctx.oidc.params.grant_type;
     stats.byGrantType[grantType] = (stats.byGrantType[grantType] || 0) + 1;
+    if (grantType === 'refresh_token') stats.refreshRequests += 1;
     emit('grant.success', { grantType, clientId: ctx.oidc.client?.clientId });
   });
   provider.on('grant.error', (ctx, error) => {
     stats.errors[error.error] = (stats.errors[error.error] || 0) + 1;
+    if (ctx.oidc.params?.grant_type === 'refresh_token') stats.refreshRequests += 1;
     emit('grant.error', { error: error.error, grantType: ctx.oidc.params?.grant_type });
   });
   provider.on('grant.revoked', (ctx, grantId) => { emit('grant.revoked', {}); });
@@ -114,6 +127,8 @@ async function start() {
       if (body.reset) resetAll();
       if ('tokenDelayMs' in body) control.tokenDelayMs = Number(body.tokenDelayMs) || 0;
       if ('tokenStatus' in body) control.tokenStatus = body.tokenStatus;
+      if ('rotate' in body) control.rotate = Boolean(body.rotate);
+      if ('omitExpiresIn' in body) control.omitExpiresIn = Boolean(body.omitExpiresIn);
       ctx.body = { control, stats };
       return;
     }
@@ -122,12 +137,21 @@ async function start() {
       emit('token_request', { n: stats.tokenRequests });
       if (control.tokenDelayMs > 0) {
         await new Promise((resolve) => { setTimeout(resolve, control.tokenDelayMs); });
+        if (ctx.req.socket.destroyed) {
+          emit('token_request_dropped', {});
+          return;
+        }
       }
       if (control.tokenStatus) {
         ctx.status = control.tokenStatus;
         ctx.body = { error: 'temporarily_unavailable' };
         return;
       }
+      await next();
+      if (control.omitExpiresIn && ctx.body && typeof ctx.body === 'object') {
+        delete ctx.body.expires_in;
+      }
+      return;
     }
     await next();
   });
