@@ -109,10 +109,6 @@ async function start() {
     emit('grant.error', { error: error.error, grantType: ctx.oidc.params?.grant_type });
   });
   provider.on('grant.revoked', (ctx, grantId) => { emit('grant.revoked', {}); });
-  provider.on('revocation.success', () => {
-    stats.revocations += 1;
-    emit('revocation', {});
-  });
 
   // Before the provider's own routes: count and steer token requests.
   provider.use(async (ctx, next) => {
@@ -150,6 +146,14 @@ async function start() {
       await next();
       if (control.omitExpiresIn && ctx.body && typeof ctx.body === 'object') {
         delete ctx.body.expires_in;
+      }
+      return;
+    }
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST') {
+      await next();
+      if (ctx.status === 200) {
+        stats.revocations += 1;
+        emit('revocation', {});
       }
       return;
     }
