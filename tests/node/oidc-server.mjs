@@ -6,7 +6,8 @@
 //   port            listen port on 127.0.0.1 (0 = any free port; the default)
 //   redirectUris    redirect_uris of the default client (default http://127.0.0.1/callback)
 //   clients         extra client metadata objects, added to the default one
-//   accessTokenTtl  access-token lifetime in seconds (default 60)
+//   accessTokenTtl  access-token lifetime in seconds (default 300: short, yet longer
+//                   than the vault's default refresh leeway of 120 s)
 //
 // The default client: client_id "vault-test", client_secret "vault-test-secret",
 // client_secret_basic, grants authorization_code + refresh_token. Refresh tokens rotate
@@ -34,7 +35,7 @@ import Provider from 'oidc-provider';
 const raw = process.argv[2] || process.env.OIDC_TEST_CONFIG || '{}';
 const config = JSON.parse(raw);
 const port = Number(config.port || 0);
-const accessTokenTtl = Number(config.accessTokenTtl || 60);
+const accessTokenTtl = Number(config.accessTokenTtl || 300);
 const redirectUris = config.redirectUris || ['http://127.0.0.1/callback'];
 
 const stats = {
@@ -132,8 +133,10 @@ async function start() {
       stats.tokenRequests += 1;
       emit('token_request', { n: stats.tokenRequests });
       if (control.tokenDelayMs > 0) {
+        let clientLeft = false;
+        ctx.res.once('close', () => { clientLeft = true; });
         await new Promise((resolve) => { setTimeout(resolve, control.tokenDelayMs); });
-        if (ctx.req.socket.destroyed) {
+        if (clientLeft || ctx.req.socket.destroyed) {
           emit('token_request_dropped', {});
           return;
         }
