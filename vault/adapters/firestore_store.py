@@ -261,6 +261,28 @@ class FirestoreCredentialStore:
         ]
         return sorted(entries, key=lambda entry: (entry.at, entry.entry_id))
 
+    def expiring(
+        self, before: int, limit: int, after: tuple[int, str] | None
+    ) -> Sequence[StoredCredential]:
+        # One range filter and its own order: Firestore's automatic single-field index.
+        request = (
+            self._credentials.where(filter=firestore.FieldFilter("tokenExpiresAt", "<", before))
+            .order_by("tokenExpiresAt")
+            .order_by("__name__")
+        )
+        if after is not None:
+            request = request.start_after(
+                {"tokenExpiresAt": after[0], "__name__": self._credentials.document(after[1])}
+            )
+        request = request.limit(limit)
+        snapshots = self._gw.call(
+            lambda: list(request.stream(retry=self._gw.retry, timeout=self._gw.timeout))
+        )
+        return [
+            credential_from(snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
+            for snapshot in snapshots
+        ]
+
     def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
         """One conditional write: precondition on the update_time the lookup read, so of
         all instances that read the same version exactly one takes the lease. A lease

@@ -129,6 +129,31 @@ class Refresher:
             raise BadRequest("the credential has no refresh token or its service no provider")
         return self._single_flight(stored, provider, None, request_id, verdict=False)
 
+    def refresh_if_due(self, stored: StoredCredential, within_seconds: int) -> str:
+        """For ``refresh-due``: ``refreshed``, ``needs_reauth``, ``failed`` or ``skipped``
+        (no refresh token, no provider, or not due after all)."""
+        provider = None
+        if stored.refresh_token is not None:
+            provider = self._providers.directory.find(stored.developer_id, stored.service)
+        if provider is None:
+            return "skipped"
+        if stored.status == NEEDS_REAUTH:
+            return NEEDS_REAUTH
+        started = now_micros()
+        window = max(provider.refresh_leeway_seconds, within_seconds) * _SECOND
+        request_id = "refresh-due-" + secrets.token_hex(6)
+        try:
+            result = self._single_flight(stored, provider, window, request_id)
+        except CredentialExpired as expired:
+            return NEEDS_REAUTH if expired.extra_body.get("status") == NEEDS_REAUTH else "failed"
+        except (DependencyUnavailable, IntegrityError):
+            return "failed"
+        if result.status == NEEDS_REAUTH:
+            return NEEDS_REAUTH
+        if (result.last_refreshed_at or 0) >= started:
+            return "refreshed"
+        return "failed" if _error_at(result) >= started else "skipped"
+
     def _verdict(self, stored: StoredCredential, now: int, refreshable: bool) -> StoredCredential:
         expires = stored.token_expires_at
         if expires is not None and expires <= now:
