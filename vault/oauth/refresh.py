@@ -16,7 +16,6 @@ a store made meanwhile is never overwritten by an older refresh.
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import time
@@ -34,36 +33,13 @@ from vault.oauth.ports import (
     ProviderUnreachable,
 )
 from vault.oauth.providers import ProviderService
+from vault.oauth.status import ACTIVE, NEEDS_REAUTH, effective_status, error_at, error_json
 from vault.ports import KEEP, AuditEntry, CredentialStore, RefreshCommit, StoredCredential
 from vault.service import ACCESS_TOKEN, REFRESH_TOKEN, new_audit_id
 from vault.timefmt import format_micros, now_micros
 
-ACTIVE = "active"
-NEEDS_REAUTH = "needs_reauth"
-EXPIRED = "expired"
 _POLL_SECONDS = 0.1
 _SECOND = 1_000_000
-
-
-def effective_status(stored: StoredCredential, now: int, refreshable: bool) -> str:
-    """What the API shows: ``needs_reauth`` as stored; ``expired`` when past the expiry
-    with no way to refresh; else ``active``."""
-    if stored.status == NEEDS_REAUTH:
-        return NEEDS_REAUTH
-    expires = stored.token_expires_at
-    if expires is not None and expires <= now and not refreshable:
-        return EXPIRED
-    return ACTIVE
-
-
-def _error_json(code: str, message: str, at: int) -> str:
-    return json.dumps({"code": code, "message": message, "at": at}, separators=(",", ":"))
-
-
-def _error_at(stored: StoredCredential) -> int:
-    if stored.last_error is None:
-        return 0
-    return int(json.loads(stored.last_error).get("at", 0))
 
 
 class Refresher:
@@ -152,7 +128,7 @@ class Refresher:
             return NEEDS_REAUTH
         if (result.last_refreshed_at or 0) >= started:
             return "refreshed"
-        return "failed" if _error_at(result) >= started else "skipped"
+        return "failed" if error_at(result) >= started else "skipped"
 
     def _verdict(self, stored: StoredCredential, now: int, refreshable: bool) -> StoredCredential:
         expires = stored.token_expires_at
@@ -197,7 +173,7 @@ class Refresher:
             current = latest
             if not self._due(current, window, started) or current.status == NEEDS_REAUTH:
                 return self._verdict(current, now_micros(), refreshable=True)
-            failed_meanwhile = current.lease_holder is None and _error_at(current) >= started
+            failed_meanwhile = current.lease_holder is None and error_at(current) >= started
             if failed_meanwhile or time.monotonic() > deadline:
                 return self._unavailable(current)
 
@@ -319,7 +295,7 @@ class Refresher:
         reason: str | None = None,
     ) -> StoredCredential:
         now = now_micros()
-        error = _error_json(code, message, now)
+        error = error_json(code, message, now)
         logs.emit(
             "WARNING",
             "refresh failed",
