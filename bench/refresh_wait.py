@@ -151,6 +151,9 @@ def main() -> int:
                     headers={"Authorization": f"Bearer {api_key}"},
                     timeout=10,
                 ).raise_for_status()
+                store(first, api_key, oidc, expires_in=3600)
+                for url in urls:  # build each vault and load the issuer keys, one by one
+                    burst([url], issuer, 1)
                 warm: list[float] = []
                 refreshing: list[float] = []
                 refreshes = 0

@@ -82,6 +82,19 @@ def prepare(oidc: OidcProvider, url: str, api_key: str) -> tuple[str, Any]:
     return tokens.access_token, tokens
 
 
+def warm_up(url: str, issuer: TestIssuer) -> None:
+    """Instances serving traffic are warm: vault built, issuer keys loaded (a cold
+    instance's first concurrent grant checks race on the JWKS load, a separate issue)."""
+    token = issuer.mint(sub=PRINCIPAL, scp=["vault:nothing:read"])
+    response = httpx.post(
+        url + PATH + "/exchange",
+        json={"service": "nothing"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 404, response.text
+
+
 def stored_refresh_token() -> str:
     vault = build(Settings.from_env())
     record_id = credential_id("dev-1", PRINCIPAL, SERVICE)
@@ -104,6 +117,8 @@ def test_24_concurrent_exchanges_on_two_instances_make_one_refresh(
     env = dict(os.environ)
     with vault_process(env) as (first, _), vault_process(env) as (second, _):
         old_access, _tokens = prepare(oidc_provider, first, api_key)
+        warm_up(first, issuer)
+        warm_up(second, issuer)
         oidc_provider.reset()
         oidc_provider.control(tokenDelayMs=300)  # the refresh overlaps every exchange
         start = threading.Barrier(EXCHANGES)
@@ -136,6 +151,8 @@ def test_a_killed_lease_holder_is_taken_over_after_the_lease_expires(
     }
     with vault_process(env) as (holder, holder_process), vault_process(env) as (other, _):
         old_access, _tokens = prepare(oidc_provider, holder, api_key)
+        warm_up(holder, issuer)
+        warm_up(other, issuer)
         oidc_provider.reset()
         oidc_provider.control(tokenDelayMs=3000)
         pending = ThreadPoolExecutor(1).submit(exchange_at, holder, issuer)
