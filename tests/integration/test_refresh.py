@@ -274,3 +274,30 @@ def test_refresh_of_an_unknown_credential_is_404(client, api_key):
     response = client.post(f"{PATH}/vc_{'a' * 32}/refresh", headers=bearer(api_key))
 
     assert response.status_code == 404
+
+
+def test_no_token_or_client_secret_reaches_a_log_line_during_refreshes(
+    client, api_key, provider: OidcProvider, issuer: TestIssuer, capsys
+):
+    from tests.support.oidc_provider import CLIENT_SECRET
+
+    good = provider.tokens()
+    store(client, api_key, good, expires_in_seconds=5)
+    refreshed = exchange(client, issuer).get_json()["accessToken"]
+    burnt = provider.tokens()
+    assert burnt.refresh_token is not None
+    provider.refresh_directly(burnt.refresh_token)
+    store(client, api_key, burnt, expires_in_seconds=-5)
+    refused = exchange(client, issuer)
+    provider.control(tokenStatus=503)
+    unreachable = exchange(client, issuer)
+
+    logged = capsys.readouterr()
+    text = logged.out + logged.err
+    assert "refresh failed" in text  # the failure lines were captured
+    secrets = [CLIENT_SECRET, refreshed, good.access_token, burnt.access_token]
+    secrets += [t for t in (good.refresh_token, burnt.refresh_token) if t]
+    for secret in secrets:
+        assert secret not in text
+        assert secret not in refused.get_data(as_text=True)
+        assert secret not in unreachable.get_data(as_text=True)
