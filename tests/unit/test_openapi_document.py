@@ -31,6 +31,10 @@ RESOLVE = "/v1/vault/credentials/resolve"
 WEBHOOK = "/v1/vault/webhooks/grantex"
 SPEC = "/openapi.json"
 AUDIT = "/v1/vault/audit"
+REFRESH = "/v1/vault/credentials/{id}/refresh"
+PROVIDERS = "/v1/vault/providers"
+PROVIDER = "/v1/vault/providers/{service}"
+BODILESS_POSTS = {REFRESH}
 
 # (method, path) -> operationId, and the statuses CONTRACT.md says each can answer.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
@@ -50,6 +54,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ("post", WEBHOOK): ("receiveGrantexWebhook", {200, 400, 401, 404, 413, 415, 429, 500, 503}),
     ("get", SPEC): ("getOpenApiDocument", {200}),
     ("get", AUDIT): ("listAuditEntries", {200, 400, 401, 429, 500, 503}),
+    ("post", REFRESH): ("refreshCredential", {200, 400, 401, 404, 429, 500, 503}),
+    ("get", PROVIDERS): ("listProviders", {200, 401, 429, 500, 503}),
+    ("put", PROVIDER): ("putProvider", {200, 400, 401, 415, 429, 500, 503}),
+    ("get", PROVIDER): ("getProvider", {200, 400, 401, 404, 429, 500, 503}),
+    ("delete", PROVIDER): ("deleteProvider", {204, 400, 401, 404, 429, 500, 503}),
 }
 CONTRACT_CODES = {
     "BAD_REQUEST": 400,
@@ -151,7 +160,18 @@ def test_info_servers_tags_and_security_schemes() -> None:
 
 
 def test_the_paths_are_the_contracts() -> None:
-    assert set(DOCUMENT["paths"]) == {LIST, ONE, EXCHANGE, RESOLVE, WEBHOOK, SPEC, AUDIT}
+    assert set(DOCUMENT["paths"]) == {
+        LIST,
+        ONE,
+        EXCHANGE,
+        RESOLVE,
+        WEBHOOK,
+        SPEC,
+        AUDIT,
+        REFRESH,
+        PROVIDERS,
+        PROVIDER,
+    }
     documented = {
         (method, template): operation["operationId"]
         for method, template, operation in all_operations()
@@ -187,7 +207,7 @@ def test_every_operation_has_id_summary_security_and_responses(
     documented = {int(status) for status in operation["responses"]}
     assert expected <= documented, f"missing {sorted(expected - documented)}"
     assert 413 in documented  # the body size is checked before anything else
-    if method in ("post", "put", "patch"):
+    if method in ("post", "put", "patch") and template not in BODILESS_POSTS:
         body = operation["requestBody"]
         assert body["required"] is True
         assert list(body["content"]) == ["application/json"]
@@ -353,6 +373,9 @@ def item(**changes: Any) -> dict[str, Any]:
         **stored(),
         "tokenExpiresAt": T1,
         "hasRefreshToken": True,
+        "status": "active",
+        "lastRefreshedAt": None,
+        "lastError": None,
         "metadata": {"scopes": ["repo"]},
         **changes,
     }
