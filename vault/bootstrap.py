@@ -17,6 +17,7 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
+from vault.oauth.connect_sessions import ConnectSessionStore
 from vault.ports import Aead, ApiKeyStore, CredentialStore
 from vault.rate_limit import TokenBucketLimiter
 from vault.service import VaultService
@@ -36,13 +37,14 @@ class Vault:
     keys: ApiKeyAdmin
     credentials: CredentialStore
     envelope: EnvelopeCipher
+    connect_sessions: ConnectSessionStore
 
 
 def build(settings: Settings) -> Vault:
     if settings.backend == "gcp":
-        credentials, api_keys, key_encryption = _gcp_adapters(settings)
+        credentials, api_keys, key_encryption, connect_sessions = _gcp_adapters(settings)
     else:
-        credentials, api_keys, key_encryption = _local_adapters(settings)
+        credentials, api_keys, key_encryption, connect_sessions = _local_adapters(settings)
     envelope = EnvelopeCipher(key_encryption)
     return Vault(
         settings=settings,
@@ -58,6 +60,7 @@ def build(settings: Settings) -> Vault:
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
+        connect_sessions=connect_sessions,
     )
 
 
@@ -92,22 +95,33 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
     return LocalDevIssuer(settings.data_dir, settings.grant_issuer or LOCAL_ISSUER)
 
 
-def _local_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _local_adapters(
+    settings: Settings,
+) -> tuple[CredentialStore, ApiKeyStore, Aead, ConnectSessionStore]:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
+    from vault.adapters.sqlite_connect_sessions import SqliteConnectSessionStore
     from vault.adapters.sqlite_database import SqliteDatabase
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
     key_file = LocalKeyFileAead.from_file(settings.data_dir / "master.key")
-    return SqliteCredentialStore(database), SqliteApiKeyStore(database), key_file
+    return (
+        SqliteCredentialStore(database),
+        SqliteApiKeyStore(database),
+        key_file,
+        SqliteConnectSessionStore(database),
+    )
 
 
-def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aead]:
+def _gcp_adapters(
+    settings: Settings,
+) -> tuple[CredentialStore, ApiKeyStore, Aead, ConnectSessionStore]:
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
+    from vault.adapters.firestore_connect_sessions import FirestoreConnectSessionStore
     from vault.adapters.firestore_gateway import FirestoreGateway
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
@@ -119,7 +133,12 @@ def _gcp_adapters(settings: Settings) -> tuple[CredentialStore, ApiKeyStore, Aea
     key_encryption = CloudKmsAead(
         client_for(settings.kms_endpoint), settings.kms_key, settings.rpc_timeout_seconds
     )
-    return FirestoreCredentialStore(gateway), FirestoreApiKeyStore(gateway), key_encryption
+    return (
+        FirestoreCredentialStore(gateway),
+        FirestoreApiKeyStore(gateway),
+        key_encryption,
+        FirestoreConnectSessionStore(gateway),
+    )
 
 
 _vault: Vault | None = None

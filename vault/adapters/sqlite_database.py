@@ -71,6 +71,26 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at INTEGER,
     cursor_secret TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS connect_sessions (
+    id TEXT PRIMARY KEY,
+    developer_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    scopes_json TEXT NOT NULL,
+    redirect_url TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    credential_id TEXT,
+    error TEXT,
+    state_digest TEXT,
+    sealed_verifier BLOB,
+    opened_at INTEGER,
+    redeemed_at INTEGER,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connect_sessions_by_expiry ON connect_sessions (expires_at);
 """
 
 

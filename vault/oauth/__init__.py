@@ -1,0 +1,1 @@
+"""OAuth: providers, the OAuth client, managed refresh and connect sessions."""
