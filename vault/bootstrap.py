@@ -17,6 +17,8 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
+from vault.oauth.connect import ConnectProviders, ConnectService
+from vault.oauth.connect_client import ConnectProvider
 from vault.oauth.connect_sessions import ConnectSessionStore
 from vault.ports import Aead, ApiKeyStore, CredentialStore
 from vault.rate_limit import TokenBucketLimiter
@@ -38,6 +40,14 @@ class Vault:
     credentials: CredentialStore
     envelope: EnvelopeCipher
     connect_sessions: ConnectSessionStore
+    connect: ConnectService
+
+
+class _NoConnectProviders:
+    """Until providers are stored (issue 10), no service can be connected."""
+
+    def for_connect(self, developer_id: str, service: str) -> ConnectProvider | None:
+        return None
 
 
 def build(settings: Settings) -> Vault:
@@ -46,9 +56,11 @@ def build(settings: Settings) -> Vault:
     else:
         credentials, api_keys, key_encryption, connect_sessions = _local_adapters(settings)
     envelope = EnvelopeCipher(key_encryption)
+    service = VaultService(credentials, envelope)
+    providers: ConnectProviders = _NoConnectProviders()
     return Vault(
         settings=settings,
-        service=VaultService(credentials, envelope),
+        service=service,
         exchange=ExchangeService(credentials, envelope),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
@@ -61,6 +73,14 @@ def build(settings: Settings) -> Vault:
         credentials=credentials,
         envelope=envelope,
         connect_sessions=connect_sessions,
+        connect=ConnectService(
+            connect_sessions,
+            providers,
+            envelope,
+            service,
+            credentials,
+            settings.rpc_timeout_seconds,
+        ),
     )
 
 

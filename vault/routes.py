@@ -51,6 +51,9 @@ class Reply:
     status: int
     body: dict[str, Any] | None
     headers: dict[str, str] = field(default_factory=dict)
+    # An HTML page sent instead of ``body`` (the connect routes); ``body`` then only
+    # feeds the request log line.
+    page: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Operation:
 class Route:
     operations: dict[str, Operation]
     describes_credentials: bool = True
+    # Browser routes answer errors of the pipeline (405, 429, 5xx) as a page, too.
+    error_page: Callable[[Reply], Reply] | None = None
 
     def allowed(self) -> tuple[str, ...]:
         methods = set(self.operations) | {"OPTIONS"}
@@ -189,6 +194,12 @@ _PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
         ),
     ),
 ]
+
+
+from vault.oauth import connect_routes  # noqa: E402 - it builds on the types above
+
+_STATIC_ROUTES.update(connect_routes.STATIC_ROUTES)
+_PATTERN_ROUTES.extend(connect_routes.PATTERN_ROUTES)
 
 
 def match_route(path: str) -> tuple[Route, dict[str, str]]:
