@@ -79,7 +79,7 @@ class _Quiet(WSGIRequestHandler):
 class _App(http.server.BaseHTTPRequestHandler):
     """The developer's app: the page the browser is sent back to."""
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server hook
+    def do_GET(self) -> None:  # the http.server hook
         body = b"<!doctype html><title>app</title><p id=app>back in the app</p>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
