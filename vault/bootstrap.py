@@ -17,9 +17,12 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
-from vault.oauth.connect import ConnectProviders, ConnectService
-from vault.oauth.connect_client import ConnectProvider
+from vault.oauth.connect import ConnectService, StoredConnectProviders
 from vault.oauth.connect_sessions import ConnectSessionStore
+from vault.oauth.ports import ProviderStore
+from vault.oauth.providers import ProviderService
+from vault.oauth.refresh import Refresher
+from vault.oauth.revocation import ProviderRevocation
 from vault.ports import Aead, ApiKeyStore, CredentialStore
 from vault.rate_limit import TokenBucketLimiter
 from vault.service import VaultService
@@ -39,29 +42,42 @@ class Vault:
     keys: ApiKeyAdmin
     credentials: CredentialStore
     envelope: EnvelopeCipher
+    providers: ProviderService
+    refresher: Refresher
     connect_sessions: ConnectSessionStore
     connect: ConnectService
 
 
-class _NoConnectProviders:
-    """Until providers are stored (issue 10), no service can be connected."""
-
-    def for_connect(self, developer_id: str, service: str) -> ConnectProvider | None:
-        return None
-
-
 def build(settings: Settings) -> Vault:
     if settings.backend == "gcp":
-        credentials, api_keys, key_encryption, connect_sessions = _gcp_adapters(settings)
+        credentials, api_keys, key_encryption, provider_store, connect_sessions = _gcp_adapters(
+            settings
+        )
     else:
-        credentials, api_keys, key_encryption, connect_sessions = _local_adapters(settings)
+        credentials, api_keys, key_encryption, provider_store, connect_sessions = _local_adapters(
+            settings
+        )
     envelope = EnvelopeCipher(key_encryption)
-    service = VaultService(credentials, envelope)
-    providers: ConnectProviders = _NoConnectProviders()
+    from vault.adapters.authlib_oauth import AuthlibOAuthClient  # authlib itself: on first use
+
+    oauth = AuthlibOAuthClient(settings.rpc_timeout_seconds)
+    providers = ProviderService(provider_store, envelope, oauth, settings.api_key_cache_seconds)
+    refresher = Refresher(
+        credentials,
+        envelope,
+        providers,
+        oauth,
+        settings.refresh_lease_seconds,
+        settings.refresh_wait_seconds,
+    )
+    revocation = ProviderRevocation(
+        provider_store, envelope, providers, oauth, 2 * settings.rpc_timeout_seconds
+    )
+    service = VaultService(credentials, envelope, revocation.revoke_all, refresher.status_of)
     return Vault(
         settings=settings,
         service=service,
-        exchange=ExchangeService(credentials, envelope),
+        exchange=ExchangeService(credentials, envelope, refresher),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
             _grant_verifier(settings),
@@ -72,10 +88,12 @@ def build(settings: Settings) -> Vault:
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
+        providers=providers,
+        refresher=refresher,
         connect_sessions=connect_sessions,
         connect=ConnectService(
             connect_sessions,
-            providers,
+            StoredConnectProviders(providers),
             envelope,
             service,
             credentials,
@@ -115,13 +133,15 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
     return LocalDevIssuer(settings.data_dir, settings.grant_issuer or LOCAL_ISSUER)
 
 
-def _local_adapters(
-    settings: Settings,
-) -> tuple[CredentialStore, ApiKeyStore, Aead, ConnectSessionStore]:
+_Adapters = tuple[CredentialStore, ApiKeyStore, Aead, ProviderStore, ConnectSessionStore]
+
+
+def _local_adapters(settings: Settings) -> _Adapters:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
     from vault.adapters.sqlite_connect_sessions import SqliteConnectSessionStore
     from vault.adapters.sqlite_database import SqliteDatabase
+    from vault.adapters.sqlite_providers import SqliteProviderStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
@@ -130,19 +150,19 @@ def _local_adapters(
         SqliteCredentialStore(database),
         SqliteApiKeyStore(database),
         key_file,
+        SqliteProviderStore(database),
         SqliteConnectSessionStore(database),
     )
 
 
-def _gcp_adapters(
-    settings: Settings,
-) -> tuple[CredentialStore, ApiKeyStore, Aead, ConnectSessionStore]:
+def _gcp_adapters(settings: Settings) -> _Adapters:
     from google.cloud import firestore
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
     from vault.adapters.firestore_connect_sessions import FirestoreConnectSessionStore
     from vault.adapters.firestore_gateway import FirestoreGateway
+    from vault.adapters.firestore_providers import FirestoreProviderStore
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
     assert settings.kms_key is not None  # Settings checked it
@@ -157,6 +177,7 @@ def _gcp_adapters(
         FirestoreCredentialStore(gateway),
         FirestoreApiKeyStore(gateway),
         key_encryption,
+        FirestoreProviderStore(gateway),
         FirestoreConnectSessionStore(gateway),
     )
 

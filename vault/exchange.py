@@ -12,6 +12,7 @@ audited, and the token handed out. A ciphertext that fails authentication is nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vault import logs
 from vault.envelope import EnvelopeCipher
@@ -21,6 +22,9 @@ from vault.ids import credential_id, record_binding
 from vault.ports import AuditEntry, CredentialStore
 from vault.service import ACCESS_TOKEN, new_audit_id
 from vault.timefmt import format_micros, now_micros
+
+if TYPE_CHECKING:
+    from vault.oauth.refresh import Refresher
 
 DENYLIST_KEEP_DAYS = 400  # longer than any grant lives; then a TTL policy may drop it
 
@@ -35,11 +39,16 @@ class Released:
 
 
 class ExchangeService:
-    def __init__(self, store: CredentialStore, envelope: EnvelopeCipher) -> None:
+    def __init__(
+        self, store: CredentialStore, envelope: EnvelopeCipher, refresher: Refresher | None = None
+    ) -> None:
         self._store = store
         self._envelope = envelope
+        self._refresher = refresher
 
-    def exchange(self, grant: GrantClaims, service: str, request_id: str) -> Released:
+    def exchange(
+        self, grant: GrantClaims, service: str, request_id: str, min_validity_seconds: int = 0
+    ) -> Released:
         if not allows(grant.scopes, service):
             raise Forbidden("the grant does not cover this service")
         record_id = credential_id(grant.developer_id, grant.principal_id, service)
@@ -51,6 +60,10 @@ class ExchangeService:
         stored = lookup.credential
         if stored is None:
             raise NotFound("no credential for this principal and service")
+        if self._refresher is not None:  # refreshed first when due (vault.oauth.refresh)
+            stored = self._refresher.ensure_fresh(
+                grant.developer_id, stored, min_validity_seconds, request_id
+            )
         now = now_micros()
         if stored.token_expires_at is not None and stored.token_expires_at <= now:
             expired = CredentialExpired()

@@ -139,10 +139,19 @@ def test_the_whole_flow_stores_the_providers_tokens_and_returns_to_the_app(conne
     }
     stored = connect.vault.credentials.get("dev-1", credential_id)
     assert stored is not None
-    refresh_token = reveal(connect.vault, stored, "refreshToken")
-    assert refresh_token is not None
-    # The stored refresh token is the provider's own: it refreshes there.
-    assert connect.provider.refresh_directly(refresh_token).status_code == 200
+    # The stored refresh token is the provider's own: the vault's refresh works on it.
+    refreshed = connect.client.post(
+        f"{PATH}/{credential_id}/refresh", headers=bearer(connect.api_key)
+    )
+    assert refreshed.status_code == 200
+    assert refreshed.get_json()["status"] == "active"
+    assert refreshed.get_json()["lastRefreshedAt"] is not None
+    after = connect.vault.credentials.get("dev-1", credential_id)
+    assert after is not None
+    assert reveal(connect.vault, after, "accessToken") != reveal(
+        connect.vault, stored, "accessToken"
+    )
+    assert connect.provider.stats()["byGrantType"] == {"authorization_code": 1, "refresh_token": 1}
     entries = [e for e in connect.vault.credentials.audit_entries("dev-1") if e.action == "connect"]
     assert [(e.credential_id, e.principal_id, e.service) for e in entries] == [
         (credential_id, "user-1", "github")
@@ -190,7 +199,8 @@ def test_consent_denied_is_a_denied_session_and_nothing_stored(connect):
     status = connect.status(session["id"])
     assert status["status"] == "denied" and status["error"] == "access_denied"
     assert connect.client.get(PATH, headers=bearer(connect.api_key)).get_json()["credentials"] == []
-    outcomes = [e.outcome for e in connect.vault.credentials.audit_entries("dev-1")]
+    entries = connect.vault.credentials.audit_entries("dev-1")
+    outcomes = [e.outcome for e in entries if e.action == "connect"]
     assert outcomes == ["denied error=access_denied"]
 
 

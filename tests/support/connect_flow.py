@@ -11,21 +11,12 @@ import httpx
 
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
 from vault.bootstrap import Vault
-from vault.oauth.connect_client import ConnectProvider
+from vault.models import validate
+from vault.oauth.models import ProviderRequest
 
 CALLBACK_PATH = "/v1/vault/oauth/callback"
 SESSIONS_PATH = "/v1/vault/connect-sessions"
 SCOPES = ("openid", "offline_access")
-
-
-class StaticConnectProviders:
-    """Providers by (developer, service), until the provider store is merged."""
-
-    def __init__(self) -> None:
-        self.providers: dict[tuple[str, str], ConnectProvider] = {}
-
-    def for_connect(self, developer_id: str, service: str) -> ConnectProvider | None:
-        return self.providers.get((developer_id, service))
 
 
 def register_provider(
@@ -35,17 +26,20 @@ def register_provider(
     service: str = "github",
     token_url: str | None = None,
 ) -> None:
-    providers = vault.connect.providers
-    if not isinstance(providers, StaticConnectProviders):
-        providers = StaticConnectProviders()
-        vault.connect.providers = providers
-    providers.providers[(developer_id, service)] = ConnectProvider(
-        authorization_url=oidc.issuer + "/auth",
-        token_url=token_url or oidc.token_url,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        scopes=SCOPES,
-    )
+    """The test provider as the developer's OAuth client for ``service``, stored the
+    way ``PUT /v1/vault/providers/{service}`` stores it."""
+    caller = vault.keys.create(developer_id, "provider setup")[1]
+    body = {
+        "tokenUrl": token_url or oidc.token_url,
+        "authorizationUrl": oidc.issuer + "/auth",
+        "revocationUrl": oidc.revocation_url,
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "scopes": list(SCOPES),
+        # The provider's tokens live 60 s: no refresh before release unless asked.
+        "refreshLeewaySeconds": 0,
+    }
+    vault.providers.put(caller, service, validate(ProviderRequest, body), "req-provider")
 
 
 def through_provider(

@@ -197,19 +197,33 @@ def test_a_user_connects_in_the_browser_and_the_agent_gets_the_providers_token(
     )
     assert released.status_code == 200
     access_token = released.json()["accessToken"]
+    stored = served.vault.credentials.get("dev-1", credential_id)
+    assert stored is not None and access_token == reveal(served.vault, stored, "accessToken")
     # The provider's own token: its userinfo endpoint knows whom it belongs to.
     me = httpx.get(served.provider.issuer + "/me", headers=bearer(access_token), timeout=10)
     assert me.status_code == 200 and me.json()["sub"] == "alice"
-    stored = served.vault.credentials.get("dev-1", credential_id)
-    assert stored is not None
     refresh_token = reveal(served.vault, stored, "refreshToken")
     assert refresh_token is not None
-    assert served.provider.refresh_directly(refresh_token).status_code == 200
+    # A refresh works on it: the vault trades the provider's refresh token for a new one.
+    refreshed = served.http.post(f"{PATH}/{credential_id}/refresh", headers=bearer(served.api_key))
+    assert refreshed.status_code == 200 and refreshed.json()["lastRefreshedAt"] is not None
+    again = served.http.post(PATH + "/exchange", json={"service": "github"}, headers=bearer(grant))
+    assert again.json()["accessToken"] not in (access_token, "")
+    new_token = again.json()["accessToken"]
+    me = httpx.get(served.provider.issuer + "/me", headers=bearer(new_token), timeout=10)
+    assert me.status_code == 200 and me.json()["sub"] == "alice"
     out = capfd.readouterr().out
     [callback] = trip.callback_queries
-    for secret in (callback["code"], callback["state"], access_token, refresh_token):
+    for secret in (callback["code"], callback["state"], access_token, refresh_token, new_token):
         assert secret not in out
-    assert [e.action for e in served.vault.credentials.audit_entries("dev-1")][:1] == ["connect"]
+    entries = served.vault.credentials.audit_entries("dev-1")
+    assert [e.credential_id for e in entries if e.action == "connect"] == [credential_id]
+    assert [e.action for e in entries if e.credential_id == credential_id] == [
+        "connect",
+        "exchange",
+        "refresh",
+        "exchange",
+    ]
 
 
 def test_the_result_page_in_the_browser(browser, served, tmp_path: Path):

@@ -28,6 +28,10 @@ LIST = "/v1/vault/credentials"
 ONE = "/v1/vault/credentials/{id}"
 EXCHANGE = "/v1/vault/credentials/exchange"
 SPEC = "/openapi.json"
+REFRESH = "/v1/vault/credentials/{id}/refresh"
+PROVIDERS = "/v1/vault/providers"
+PROVIDER = "/v1/vault/providers/{service}"
+BODILESS_POSTS = {REFRESH}
 CONNECT_SESSIONS = "/v1/vault/connect-sessions"
 CONNECT_SESSION = "/v1/vault/connect-sessions/{id}"
 CONNECT_OPEN = "/v1/vault/connect/{id}"
@@ -46,6 +50,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
         EXCHANGE,
     ): ("exchangeCredential", {200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503}),
     ("get", SPEC): ("getOpenApiDocument", {200}),
+    ("post", REFRESH): ("refreshCredential", {200, 400, 401, 404, 429, 500, 503}),
+    ("get", PROVIDERS): ("listProviders", {200, 401, 429, 500, 503}),
+    ("put", PROVIDER): ("putProvider", {200, 400, 401, 415, 429, 500, 503}),
+    ("get", PROVIDER): ("getProvider", {200, 400, 401, 404, 429, 500, 503}),
+    ("delete", PROVIDER): ("deleteProvider", {204, 400, 401, 404, 429, 500, 503}),
     ("post", CONNECT_SESSIONS): ("createConnectSession", {201, 400, 401, 413, 415, 429, 500, 503}),
     ("get", CONNECT_SESSION): ("getConnectSession", {200, 401, 404, 429, 500, 503}),
     ("get", CONNECT_OPEN): ("openConnectSession", {302, 400, 404, 409, 500, 503}),
@@ -146,6 +155,9 @@ def test_the_paths_are_the_contracts() -> None:
         ONE,
         EXCHANGE,
         SPEC,
+        REFRESH,
+        PROVIDERS,
+        PROVIDER,
         CONNECT_SESSIONS,
         CONNECT_SESSION,
     } | (BROWSER_PATHS)
@@ -182,7 +194,7 @@ def test_every_operation_has_id_summary_security_and_responses(
     documented = {int(status) for status in operation["responses"]}
     assert expected <= documented, f"missing {sorted(expected - documented)}"
     assert 413 in documented  # the body size is checked before anything else
-    if method in ("post", "put", "patch"):
+    if method in ("post", "put", "patch") and template not in BODILESS_POSTS:
         body = operation["requestBody"]
         assert body["required"] is True
         assert list(body["content"]) == ["application/json"]
@@ -356,6 +368,9 @@ def item(**changes: Any) -> dict[str, Any]:
         **stored(),
         "tokenExpiresAt": T1,
         "hasRefreshToken": True,
+        "status": "active",
+        "lastRefreshedAt": None,
+        "lastError": None,
         "metadata": {"scopes": ["repo"]},
         **changes,
     }
@@ -444,7 +459,7 @@ GOOD: dict[str, Sample] = {
         EXCHANGE,
         409,
         headers(),
-        raw(error("CREDENTIAL_EXPIRED", tokenExpiresAt=T0)),
+        raw(error("CREDENTIAL_EXPIRED", tokenExpiresAt=T0, status="expired")),
     ),
     "429 with Retry-After only (auth failures)": (
         "GET",

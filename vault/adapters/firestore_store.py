@@ -53,6 +53,7 @@ from vault.ports import (
     CredentialWrite,
     ExchangeLookup,
     PageQuery,
+    RefreshCommit,
     StoredCredential,
     WriteResult,
 )
@@ -76,6 +77,11 @@ class FirestoreCredentialStore:
             "tokenExpiresAt": write.token_expires_at,
             "createdAt": firestore.Minimum(write.now),
             "updatedAt": write.now,
+            # A store is a fresh start: status active, no error, no refresh lease.
+            "status": "active",
+            "lastError": None,
+            "refreshLeaseHolder": None,
+            "refreshLeaseUntil": None,
         }
         if write.credential_type is KEEP:
             document.update({field: firestore.Maximum(0) for field in TYPE_CODE_FIELDS})
@@ -123,6 +129,8 @@ class FirestoreCredentialStore:
             )
         if query.service is not None:
             request = request.where(filter=firestore.FieldFilter("service", "==", query.service))
+        if query.status is not None:
+            request = request.where(filter=firestore.FieldFilter("status", "==", query.status))
         request = request.order_by("createdAt", direction=firestore.Query.DESCENDING).order_by(
             "__name__", direction=firestore.Query.DESCENDING
         )
@@ -137,7 +145,10 @@ class FirestoreCredentialStore:
         snapshots = self._gw.call(
             lambda: list(request.stream(retry=self._gw.retry, timeout=self._gw.timeout))
         )
-        return [credential_from(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]
+        return [
+            credential_from(snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
+            for snapshot in snapshots
+        ]
 
     def delete(self, developer_id: str, credential_id: str, audit_for: AuditFactory) -> bool:
         # Read (to confirm the owner), then delete on the condition that the document
@@ -249,3 +260,61 @@ class FirestoreCredentialStore:
             audit_entry_from(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots
         ]
         return sorted(entries, key=lambda entry: (entry.at, entry.entry_id))
+
+    def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
+        """One conditional write: precondition on the update_time the lookup read, so of
+        all instances that read the same version exactly one takes the lease. A lease
+        left by a crashed holder runs out at ``until``; then the next reader takes it."""
+        if stored.revision is None or (stored.lease_until is not None and stored.lease_until > now):
+            return None
+        reference = self._credentials.document(stored.credential_id)
+        option = self._gw.client.write_option(last_update_time=stored.revision)
+        try:
+            result = reference.update(
+                {"refreshLeaseHolder": holder, "refreshLeaseUntil": until},
+                option=option,
+                retry=self._gw.retry,
+                timeout=self._gw.timeout,
+            )
+        except (google_errors.FailedPrecondition, google_errors.NotFound):
+            return None  # another instance changed it first (or it is gone)
+        except (google_errors.GoogleAPICallError, google_errors.RetryError):
+            raise DependencyUnavailable() from None
+        return result.update_time
+
+    def finish_refresh(self, commit: RefreshCommit, revision: object, audit: AuditEntry) -> bool:
+        fields: dict[str, Any] = {
+            "status": commit.status,
+            "lastError": commit.last_error,
+            "refreshLeaseHolder": None,
+            "refreshLeaseUntil": None,
+            "updatedAt": commit.now,
+        }
+        if commit.access_token is not None:
+            fields.update(
+                accessToken=commit.access_token,
+                tokenExpiresAt=commit.token_expires_at,
+                lastRefreshedAt=commit.now,
+            )
+            if commit.refresh_token is not KEEP:
+                fields["refreshToken"] = commit.refresh_token
+        batch = self._gw.client.batch()
+        batch.update(
+            self._credentials.document(commit.credential_id),
+            fields,
+            option=self._gw.client.write_option(last_update_time=revision),
+        )
+        batch.set(self._audit.document(audit.entry_id), audit_document(audit))
+        try:
+            batch.commit(retry=self._gw.retry, timeout=self._gw.timeout)
+        except (google_errors.FailedPrecondition, google_errors.NotFound):
+            # Changed since the lease (a store, an erase), or a retried commit that had
+            # landed: then our audit entry exists.
+            audit_ref = self._audit.document(audit.entry_id)
+            landed = self._gw.call(
+                partial(audit_ref.get, retry=self._gw.retry, timeout=self._gw.timeout)
+            )
+            return bool(landed.exists)
+        except (google_errors.GoogleAPICallError, google_errors.RetryError):
+            raise DependencyUnavailable() from None
+        return True

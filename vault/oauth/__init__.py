@@ -1,1 +1,1 @@
-"""OAuth: providers, the OAuth client, managed refresh and connect sessions."""
+"""OAuth providers and managed refresh: the vault keeps the tokens it holds alive."""

@@ -38,6 +38,7 @@ from vault.oauth.connect_sessions import (
     state_matches,
     verifier_binding,
 )
+from vault.oauth.providers import ProviderService
 from vault.ports import ApiKeyRecord, AuditEntry, CredentialStore
 from vault.service import VaultService, new_audit_id
 from vault.timefmt import format_micros, now_micros
@@ -46,10 +47,39 @@ CALLBACK_PATH = "/v1/vault/oauth/callback"
 
 
 class ConnectProviders(Protocol):
-    def for_connect(self, developer_id: str, service: str) -> ConnectProvider | None:
-        """The service's provider with its client secret in the clear (memory only), or
-        None when the developer has none with an ``authorizationUrl``."""
+    def for_connect(
+        self, developer_id: str, service: str, *, secret: bool = False
+    ) -> ConnectProvider | None:
+        """The service's provider, or None when the developer has none with an
+        ``authorizationUrl``. With ``secret`` its client secret is opened (memory only;
+        a KMS call), which only the code redemption needs."""
         ...
+
+
+class StoredConnectProviders:
+    """The registered providers (``PUT /v1/vault/providers/{service}``), seen as connect
+    needs them."""
+
+    def __init__(self, providers: ProviderService) -> None:
+        self._providers = providers
+
+    def for_connect(
+        self, developer_id: str, service: str, *, secret: bool = False
+    ) -> ConnectProvider | None:
+        record = self._providers.directory.find(developer_id, service)
+        if record is None or record.authorization_url is None:
+            return None
+        client_secret = None
+        if secret:
+            client_secret = self._providers.client_config(record).client_secret
+        return ConnectProvider(
+            authorization_url=record.authorization_url,
+            token_url=record.token_url,
+            client_id=record.client_id,
+            client_secret=client_secret,
+            token_auth_method=record.token_auth_method,
+            scopes=record.scopes,
+        )
 
 
 class PageError(Exception):
@@ -173,7 +203,7 @@ class ConnectService:
         redirect_uri: str,
         request_id: str,
     ) -> Finished:
-        provider = self.providers.for_connect(claimed.developer_id, claimed.service)
+        provider = self.providers.for_connect(claimed.developer_id, claimed.service, secret=True)
         if provider is None or claimed.sealed_verifier is None:
             return self._finish(claimed, "failed", "no_provider", None, request_id)
         verifier = self._envelope.open(
