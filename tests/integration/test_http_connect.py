@@ -100,6 +100,7 @@ def assert_page_headers(response: Any) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in csp
 
 
 def test_the_whole_flow_stores_the_providers_tokens_and_returns_to_the_app(connect):

@@ -133,7 +133,7 @@ PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
         Route({"GET": Operation(get_session, auth="api_key")}, describes_credentials=False),
     ),
     (
-        re.compile(r"/v1/vault/connect/(?P<id>[^/]{1,128})"),
+        re.compile(r"/v1/vault/connect/(?P<id>[^/]+)"),  # any id: an unknown one is a page
         Route(
             {"GET": Operation(open_session, auth="none")},
             describes_credentials=False,
