@@ -17,7 +17,8 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
-from vault.oauth.connect import ConnectService, StoredConnectProviders
+from vault.oauth.connect import ConnectService, Services
+from vault.oauth.connect_providers import StoredConnectProviders
 from vault.oauth.connect_sessions import ConnectSessionStore
 from vault.oauth.ports import ProviderStore
 from vault.oauth.providers import ProviderService
@@ -93,11 +94,13 @@ def build(settings: Settings) -> Vault:
         connect_sessions=connect_sessions,
         connect=ConnectService(
             connect_sessions,
-            StoredConnectProviders(providers),
-            envelope,
-            service,
-            credentials,
-            settings.rpc_timeout_seconds,
+            Services(
+                StoredConnectProviders(providers),
+                envelope,
+                service,
+                credentials,
+                settings.rpc_timeout_seconds,
+            ),
         ),
     )
 

@@ -88,6 +88,7 @@ class VaultService:
         action: str,
         request: StoreCredentialRequest,
         request_id: str,
+        outcome: str | None = None,
     ) -> StoredSummary:
         """A store on the developer's behalf; ``action`` names it in the audit trail
         (``store``, or ``connect`` when a connect session brought the tokens)."""
@@ -123,6 +124,7 @@ class VaultService:
             service=request.service,
             request_id=request_id,
             at=now_micros(),
+            outcome=outcome,
         )
         result = self._store.upsert(write, audit)
         return StoredSummary(

@@ -57,12 +57,13 @@ def test_a_transition_lands_and_every_field_round_trips(vault: Vault):
         redeemed_at=before.created_at + 2,
     )
 
-    assert vault.connect_sessions.replace(before, after) is True
+    written = vault.connect_sessions.replace(before, after)
 
     stored = vault.connect_sessions.get(session.session_id)
-    assert stored is not None
+    assert written is not None and stored is not None
     assert replace(stored, revision=None) == replace(after, revision=None)
     assert stored.revision != before.revision
+    assert written == stored  # the new revision comes back: no read needed for the next write
 
 
 def test_a_write_from_a_stale_read_loses(vault: Vault):
@@ -71,11 +72,13 @@ def test_a_write_from_a_stale_read_loses(vault: Vault):
     read = vault.connect_sessions.get(session.session_id)
     assert read is not None
 
-    assert vault.connect_sessions.replace(read, replace(read, status="denied")) is True
-    assert vault.connect_sessions.replace(read, replace(read, status="connected")) is False
+    denied = vault.connect_sessions.replace(read, replace(read, status="denied"))
+    assert denied is not None
+    assert vault.connect_sessions.replace(read, replace(read, status="connected")) is None
+    assert vault.connect_sessions.replace(denied, replace(denied, error="x")) is not None
 
     stored = vault.connect_sessions.get(session.session_id)
-    assert stored is not None and stored.status == "denied"
+    assert stored is not None and (stored.status, stored.error) == ("denied", "x")
 
 
 def test_racing_writers_from_one_read_exactly_one_wins(vault: Vault):
@@ -89,7 +92,7 @@ def test_racing_writers_from_one_read_exactly_one_wins(vault: Vault):
     def writer(error: str) -> None:
         barrier.wait()
         won = vault.connect_sessions.replace(read, replace(read, status="failed", error=error))
-        results.append((error, won))
+        results.append((error, won is not None))
 
     threads = [threading.Thread(target=writer, args=(f"e{n}",)) for n in range(4)]
     for thread in threads:

@@ -154,9 +154,10 @@ def test_the_whole_flow_stores_the_providers_tokens_and_returns_to_the_app(conne
     )
     assert connect.provider.stats()["byGrantType"] == {"authorization_code": 1, "refresh_token": 1}
     entries = [e for e in connect.vault.credentials.audit_entries("dev-1") if e.action == "connect"]
-    assert [(e.credential_id, e.principal_id, e.service) for e in entries] == [
-        (credential_id, "user-1", "github")
+    assert [(e.credential_id, e.principal_id, e.service, e.outcome) for e in entries] == [
+        (credential_id, "user-1", "github", "connected")
     ]
+    assert entries[0].actor == connect.vault.connect_sessions.get(session["id"]).key_id
 
 
 def assert_page_headers_of_redirect(response: Any) -> None:

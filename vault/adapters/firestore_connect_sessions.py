@@ -13,6 +13,7 @@ the vault compares.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,25 +56,25 @@ class FirestoreConnectSessionStore:
             return None
         return _session(snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
 
-    def replace(self, before: ConnectSession, after: ConnectSession) -> bool:
+    def replace(self, before: ConnectSession, after: ConnectSession) -> ConnectSession | None:
         assert before.session_id == after.session_id
         reference = self._sessions.document(before.session_id)
         document = _document(after)
         option = self._gw.client.write_option(last_update_time=before.revision)
         try:
-            reference.update(
+            result = reference.update(
                 document, option=option, retry=self._gw.retry, timeout=self._gw.timeout
             )
         except (google_errors.FailedPrecondition, google_errors.NotFound):
             stored = self._gw.call(
                 lambda: reference.get(retry=self._gw.retry, timeout=self._gw.timeout)
             )
-            return bool(
-                stored.exists and (stored.to_dict() or {}).get("writeId") == document["writeId"]
-            )
+            if stored.exists and (stored.to_dict() or {}).get("writeId") == document["writeId"]:
+                return replace(after, revision=stored.update_time)  # our retried write landed
+            return None
         except (google_errors.GoogleAPICallError, google_errors.RetryError):
             raise DependencyUnavailable() from None
-        return True
+        return replace(after, revision=result.update_time)
 
 
 def _document(session: ConnectSession) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
 from vault.adapters.sqlite_database import SqliteDatabase
@@ -45,7 +46,7 @@ class SqliteConnectSessionStore:
         )
         return _session(rows[0]) if rows else None
 
-    def replace(self, before: ConnectSession, after: ConnectSession) -> bool:
+    def replace(self, before: ConnectSession, after: ConnectSession) -> ConnectSession | None:
         assert before.session_id == after.session_id
         values = _values(after)[1:]
         with self._db.transaction() as connection:
@@ -57,7 +58,10 @@ class SqliteConnectSessionStore:
                 "WHERE id = ? AND version = ?",
                 (*values, before.session_id, before.revision),
             )
-            return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return None
+        assert isinstance(before.revision, int)
+        return replace(after, revision=before.revision + 1)
 
 
 def _values(session: ConnectSession) -> tuple[Any, ...]:

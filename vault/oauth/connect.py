@@ -10,27 +10,28 @@ on (developer, principal, service), audited as ``connect``.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from vault import logs
 from vault.envelope import EnvelopeCipher
-from vault.errors import BadRequest, DependencyUnavailable, NotFound
+from vault.errors import BadRequest, DependencyUnavailable, NotFound, VaultError
 from vault.models import StoreCredentialRequest
 from vault.oauth.connect_client import (
     AuthorizationRefused,
-    ConnectProvider,
     authorization_url,
     oauth_error_code,
     redeem_code,
 )
 from vault.oauth.connect_models import CreateConnectSessionRequest
+from vault.oauth.connect_providers import ConnectProviders
 from vault.oauth.connect_sessions import (
     FINAL,
     VERIFIER_FIELD,
     ConnectSession,
     ConnectSessionStore,
+    Status,
     is_session_id,
     new_session_id,
     new_state,
@@ -38,48 +39,12 @@ from vault.oauth.connect_sessions import (
     state_matches,
     verifier_binding,
 )
-from vault.oauth.providers import ProviderService
 from vault.ports import ApiKeyRecord, AuditEntry, CredentialStore
 from vault.service import VaultService, new_audit_id
 from vault.timefmt import format_micros, now_micros
 
 CALLBACK_PATH = "/v1/vault/oauth/callback"
-
-
-class ConnectProviders(Protocol):
-    def for_connect(
-        self, developer_id: str, service: str, *, secret: bool = False
-    ) -> ConnectProvider | None:
-        """The service's provider, or None when the developer has none with an
-        ``authorizationUrl``. With ``secret`` its client secret is opened (memory only;
-        a KMS call), which only the code redemption needs."""
-        ...
-
-
-class StoredConnectProviders:
-    """The registered providers (``PUT /v1/vault/providers/{service}``), seen as connect
-    needs them."""
-
-    def __init__(self, providers: ProviderService) -> None:
-        self._providers = providers
-
-    def for_connect(
-        self, developer_id: str, service: str, *, secret: bool = False
-    ) -> ConnectProvider | None:
-        record = self._providers.directory.find(developer_id, service)
-        if record is None or record.authorization_url is None:
-            return None
-        client_secret = None
-        if secret:
-            client_secret = self._providers.client_config(record).client_secret
-        return ConnectProvider(
-            authorization_url=record.authorization_url,
-            token_url=record.token_url,
-            client_id=record.client_id,
-            client_secret=client_secret,
-            token_auth_method=record.token_auth_method,
-            scopes=record.scopes,
-        )
+RETRY_AFTER_SECONDS = 5
 
 
 class PageError(Exception):
@@ -92,31 +57,29 @@ class PageError(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
-    session: ConnectSession
+def _unavailable() -> PageError:
+    return PageError(503, "unavailable", retry_after=RETRY_AFTER_SECONDS)
 
-    @property
-    def status(self) -> str:
-        return self.session.status
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the connect use cases work with besides the sessions."""
+
+    providers: ConnectProviders
+    envelope: EnvelopeCipher
+    credentials: VaultService  # the store, as ``POST /v1/vault/credentials`` does it
+    audit: CredentialStore  # for the audit entry of a session that stored nothing
+    timeout: float
 
 
 class ConnectService:
-    def __init__(
-        self,
-        sessions: ConnectSessionStore,
-        providers: ConnectProviders,
-        envelope: EnvelopeCipher,
-        vault_service: VaultService,
-        credentials: CredentialStore,
-        timeout: float,
-    ) -> None:
+    def __init__(self, sessions: ConnectSessionStore, services: Services) -> None:
         self._sessions = sessions
-        self.providers = providers
-        self._envelope = envelope
-        self._vault_service = vault_service
-        self._credentials = credentials
-        self._timeout = timeout
+        self._services = services
+
+    @property
+    def providers(self) -> ConnectProviders:
+        return self._services.providers
 
     def create(self, caller: ApiKeyRecord, request: CreateConnectSessionRequest) -> ConnectSession:
         provider = self.providers.for_connect(caller.developer_id, request.service)
@@ -162,19 +125,18 @@ class ConnectService:
             raise PageError(400, "no_provider")
         state, digest = new_state(session.session_id)
         verifier = secrets.token_urlsafe(64)  # 86 characters, RFC 7636's 43-128
-        sealed = self._envelope.seal(
+        sealed = self._services.envelope.seal(
             verifier_binding(session.developer_id, session.session_id),
             {VERIFIER_FIELD: verifier.encode("ascii")},
         )[VERIFIER_FIELD]
         opened = replace(session, state_digest=digest, sealed_verifier=sealed, opened_at=now)
-        if not self._sessions.replace(session, opened):
+        if self._sessions.replace(session, opened) is None:
             raise PageError(409, "opened")
         return authorization_url(provider, redirect_uri, session.scopes, state, verifier)
 
-    def callback(self, query: dict[str, str], redirect_uri: str, request_id: str) -> Finished:
-        state = query.get("state")
-        code = query.get("code")
-        error = query.get("error")
+    def callback(self, query: dict[str, str], redirect_uri: str, request_id: str) -> ConnectSession:
+        """The finished session (connected, denied or failed)."""
+        state, code, error = query.get("state"), query.get("code"), query.get("error")
         if not state or (not code and not error):
             raise PageError(400, "missing")
         parts = split_state(state)
@@ -183,46 +145,37 @@ class ConnectService:
             raise PageError(400, "state")
         now = now_micros()
         if session.redeemed_at is not None or session.status in FINAL:
-            raise PageError(400, "state")  # used: the same page as unknown, no oracle
+            raise PageError(400, "state")  # spent: the same page as unknown, no oracle
         if session.status_at(now) == "expired":
             raise PageError(400, "expired")
-        claimed = replace(session, redeemed_at=now)
-        if not self._sessions.replace(session, claimed):
-            raise PageError(400, "state")  # another callback took it first
-        claimed = self._reread(claimed)
+        claimed = self._sessions.replace(session, replace(session, redeemed_at=now))
+        if claimed is None:
+            raise PageError(400, "state")  # another callback spent it first
         if error:
-            status = "denied" if error == "access_denied" else "failed"
+            status: Status = "denied" if error == "access_denied" else "failed"
             return self._finish(claimed, status, oauth_error_code(error), None, request_id)
         assert code is not None
         return self._redeem(claimed, code, redirect_uri, request_id)
 
     def _redeem(
-        self,
-        claimed: ConnectSession,
-        code: str,
-        redirect_uri: str,
-        request_id: str,
-    ) -> Finished:
+        self, claimed: ConnectSession, code: str, redirect_uri: str, request_id: str
+    ) -> ConnectSession:
         provider = self.providers.for_connect(claimed.developer_id, claimed.service, secret=True)
         if provider is None or claimed.sealed_verifier is None:
             return self._finish(claimed, "failed", "no_provider", None, request_id)
-        verifier = self._envelope.open(
+        verifier = self._services.envelope.open(
             verifier_binding(claimed.developer_id, claimed.session_id),
             VERIFIER_FIELD,
             claimed.sealed_verifier,
         ).decode("ascii")
         try:
-            tokens = redeem_code(provider, redirect_uri, code, verifier, self._timeout)
+            tokens = redeem_code(provider, redirect_uri, code, verifier, self._services.timeout)
         except AuthorizationRefused as refused:
             return self._finish(claimed, "failed", refused.error, None, request_id)
         except DependencyUnavailable:
             # Nothing was redeemed: give the state back, so a reload can try again.
-            restored = replace(claimed, redeemed_at=None)
-            if not self._sessions.replace(claimed, restored):
-                logs.emit(
-                    "WARNING", "connect session changed during an outage", requestId=request_id
-                )
-            raise PageError(503, "unavailable", retry_after=5) from None
+            self._best_effort(claimed, replace(claimed, redeemed_at=None), request_id)
+            raise _unavailable() from None
         body: dict[str, object] = {
             "principalId": claimed.principal_id,
             "service": claimed.service,
@@ -234,58 +187,59 @@ class ConnectService:
             body["tokenExpiresAt"] = format_micros(now_micros() + tokens.expires_in * 1_000_000)
         try:
             request = StoreCredentialRequest.model_validate(body)
-        except ValueError:
+        except ValueError:  # a token longer than a store accepts
             return self._finish(claimed, "failed", "invalid_response", None, request_id)
         try:
-            stored = self._vault_service.store_as(
-                claimed.developer_id, claimed.key_id, "connect", request, request_id
+            stored = self._services.credentials.store_as(
+                claimed.developer_id,
+                claimed.key_id,
+                "connect",
+                request,
+                request_id,
+                outcome="connected",
             )
         except DependencyUnavailable:
             # The code is spent and the tokens could not be kept: the session failed.
             failed = replace(claimed, status="failed", error="vault_unavailable")
-            if not self._sessions.replace(claimed, failed):
-                logs.emit(
-                    "WARNING", "connect session changed during an outage", requestId=request_id
-                )
-            raise PageError(503, "unavailable", retry_after=5) from None
+            self._best_effort(claimed, failed, request_id)
+            raise _unavailable() from None
         return self._finish(claimed, "connected", None, stored.credential_id, request_id)
 
     def _finish(
         self,
         claimed: ConnectSession,
-        status: str,
+        status: Status,
         error: str | None,
         credential_id: str | None,
         request_id: str,
-    ) -> Finished:
-        final = replace(claimed, status=status, error=error, credential_id=credential_id)  # type: ignore[arg-type]
-        if not self._sessions.replace(claimed, final):
+    ) -> ConnectSession:
+        final = replace(claimed, status=status, error=error, credential_id=credential_id)
+        if self._sessions.replace(claimed, final) is None:
             raise PageError(400, "state")
         if status != "connected":
             # A connected session's audit entry came with the store, in its commit.
-            self._credentials.record(self._audit(final, request_id))
-        return Finished(final)
+            self._services.audit.record(_audit(final, request_id))
+        return final
 
-    def _reread(self, claimed: ConnectSession) -> ConnectSession:
-        stored = self._sessions.get(claimed.session_id)
-        if stored is None or stored.redeemed_at != claimed.redeemed_at:
-            raise PageError(400, "state")
-        return stored
+    def _best_effort(self, before: ConnectSession, after: ConnectSession, request_id: str) -> None:
+        """A write during an outage: the page says 503 whether or not it lands."""
+        with contextlib.suppress(VaultError):
+            if self._sessions.replace(before, after) is not None:
+                return
+        logs.emit("WARNING", "connect session not updated during an outage", requestId=request_id)
 
-    @staticmethod
-    def _audit(session: ConnectSession, request_id: str) -> AuditEntry:
-        outcome = (
-            session.status if session.error is None else f"{session.status} error={session.error}"
-        )
-        return AuditEntry(
-            entry_id=new_audit_id(),
-            action="connect",
-            developer_id=session.developer_id,
-            actor=session.key_id,
-            credential_id=session.credential_id,
-            principal_id=session.principal_id,
-            service=session.service,
-            request_id=request_id,
-            at=now_micros(),
-            outcome=outcome,
-        )
+
+def _audit(session: ConnectSession, request_id: str) -> AuditEntry:
+    outcome = session.status if session.error is None else f"{session.status} error={session.error}"
+    return AuditEntry(
+        entry_id=new_audit_id(),
+        action="connect",
+        developer_id=session.developer_id,
+        actor=session.key_id,
+        credential_id=session.credential_id,
+        principal_id=session.principal_id,
+        service=session.service,
+        request_id=request_id,
+        at=now_micros(),
+        outcome=outcome,
+    )

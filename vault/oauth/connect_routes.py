@@ -75,10 +75,9 @@ def callback(vault: Vault, call: Call) -> Reply:
     }
     redirect_uri = base_url(vault, call) + CALLBACK_PATH
     try:
-        finished = vault.connect.callback(query, redirect_uri, call.request_id)
+        session = vault.connect.callback(query, redirect_uri, call.request_id)
     except PageError as error:
         return page_reply(error.kind, None, error.status, error.retry_after)
-    session = finished.session
     if session.redirect_url is None:
         return page_reply(session.status, session.service)
     return Reply(302, None, {"Location": back_to_app(session), **pages.security_headers()})
@@ -118,8 +117,7 @@ def error_page(reply: Reply) -> Reply:
 
 STATIC_ROUTES: dict[str, Route] = {
     "/v1/vault/connect-sessions": Route(
-        {"POST": Operation(create_session, auth="api_key", has_body=True)},
-        describes_credentials=False,
+        {"POST": Operation(create_session, auth="api_key", has_body=True)}
     ),
     CALLBACK_PATH: Route(
         {"GET": Operation(callback, auth="none")},
@@ -130,7 +128,7 @@ STATIC_ROUTES: dict[str, Route] = {
 PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
     (
         re.compile(r"/v1/vault/connect-sessions/(?P<id>[^/]{1,128})"),
-        Route({"GET": Operation(get_session, auth="api_key")}, describes_credentials=False),
+        Route({"GET": Operation(get_session, auth="api_key")}),
     ),
     (
         re.compile(r"/v1/vault/connect/(?P<id>[^/]+)"),  # any id: an unknown one is a page

@@ -98,7 +98,8 @@ class ConnectSessionStore(Protocol):
         """The session, with the revision its next write must match."""
         ...
 
-    def replace(self, before: ConnectSession, after: ConnectSession) -> bool:
-        """Write ``after`` if the stored session is still ``before`` (same revision).
-        False when another writer got there first (or the session is gone)."""
+    def replace(self, before: ConnectSession, after: ConnectSession) -> ConnectSession | None:
+        """Write ``after`` if the stored session is still ``before`` (same revision);
+        returns it with its new revision. None when another writer got there first (or
+        the session is gone)."""
         ...
