@@ -5,10 +5,13 @@ missing parameters, hostile values, the provider down, a link opened twice)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -461,3 +464,41 @@ def test_no_secret_of_the_flow_reaches_a_log_line(connect, capfd):
     assert "/v1/vault/oauth/callback" in out
     for secret in secrets_of_the_flow:
         assert secret and secret not in out
+
+
+def raw_session(vault: Vault, session_id: str) -> str:
+    """Everything the store holds for the session, as text."""
+    store: Any = vault.connect_sessions
+    if os.environ["VAULT_BACKEND"] == "gcp":
+        document = store._sessions.document(session_id).get().to_dict()
+        assert isinstance(document["expiresAt"], datetime)  # the TTL policy's field
+        return repr(document)
+    rows = store._db.query("SELECT * FROM connect_sessions WHERE id = ?", (session_id,))
+    return repr([tuple(row) for row in rows])
+
+
+def test_the_store_holds_a_digest_of_the_state_and_a_sealed_verifier(connect):
+    session = connect.session()
+    state = parse_qs(urlsplit(connect.open(session)).query)["state"][0]
+    secret = state.split(".", 1)[1]
+
+    held = raw_session(connect.vault, session["id"])
+
+    assert secret not in held and state not in held
+    stored = connect.vault.connect_sessions.get(session["id"])
+    assert stored is not None and stored.state_digest == hashlib.sha256(secret.encode()).hexdigest()
+    assert stored.sealed_verifier is not None and stored.sealed_verifier[0] == 1  # envelope v1
+
+
+@pytest.mark.parametrize(
+    "path", [SESSIONS_PATH, SESSIONS_PATH + "/cs_" + "a" * 32, "/v1/vault/connect/x", CALLBACK_PATH]
+)
+def test_head_and_options_on_the_connect_paths_and_no_cors(connect, path):
+    for method in ("HEAD", "OPTIONS", "PATCH"):
+        response = connect.client.open(
+            path, method=method, headers={"Origin": "https://evil.example"}
+        )
+
+        assert response.status_code < 500
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert not [n for n, _ in response.headers if n.lower().startswith("access-control")]
