@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--grant", help="a grant id (the grnt claim)")
     target.add_argument("--token", help="a grant token id (the jti claim)")
     deny.set_defaults(run=_grants_revoke)
+
+    from vault.oauth import cli as refresh_due_cli
+
+    refresh_due_cli.register(commands)
     return parser
 
 

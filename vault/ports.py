@@ -171,6 +171,13 @@ class CredentialStore(Protocol):
 
     def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]: ...
 
+    def expiring(
+        self, before: int, limit: int, after: tuple[int, str] | None
+    ) -> Sequence[StoredCredential]:
+        """Records of every developer whose ``token_expires_at`` is earlier than
+        ``before``, soonest first (then id), after the (expiry, id) given."""
+        ...
+
     def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
         """Take the refresh lease if the record is unchanged since ``stored`` was read and
         no live lease is held; the new revision (for ``finish_refresh``), else None."""

@@ -27,6 +27,9 @@ LIST_QUERIES = {
         ("__name__", DESC),
     ),
 }
+# ... and with `status=needs_reauth`, the one status kept as a field (the others are
+# derived from the expiry and filtered after the query).
+LIST_QUERIES |= {(*shape[:-2], ("status", ASC), *shape[-2:]) for shape in list(LIST_QUERIES)}
 DENYLISTS = {"revokedGrants", "revokedTokens"}
 
 

@@ -6,7 +6,8 @@
 //   port            listen port on 127.0.0.1 (0 = any free port; the default)
 //   redirectUris    redirect_uris of the default client (default http://127.0.0.1/callback)
 //   clients         extra client metadata objects, added to the default one
-//   accessTokenTtl  access-token lifetime in seconds (default 60)
+//   accessTokenTtl  access-token lifetime in seconds (default 300: short, yet longer
+//                   than the vault's default refresh leeway of 120 s)
 //
 // The default client: client_id "vault-test", client_secret "vault-test-secret",
 // client_secret_basic, grants authorization_code + refresh_token. Refresh tokens rotate
@@ -18,11 +19,15 @@
 // "grant.revoked"|"revocation", ...} (never a token value).
 //
 // Test-only routes, outside the provider:
-//   GET  /_test/stats    counts: {"tokenRequests", "byGrantType": {...}, "errors": {...},
-//                        "revocations"}
+//   GET  /_test/stats    counts: {"tokenRequests", "refreshRequests" (refresh-token grants
+//                        processed, success or error), "byGrantType": {...} (successes),
+//                        "errors": {...}, "revocations"}
 //   POST /_test/control  {"tokenDelayMs": n, "tokenStatus": 503|null}: delay every token
-//                        request by n ms and/or answer it with that status (no body parse
-//                        by the provider). {"reset": true} clears counts and controls.
+//                        request by n ms (a request whose client went away meanwhile is
+//                        then dropped unprocessed) and/or answer it with that status.
+//                        {"rotate": false}: refresh tokens are not rotated (none comes
+//                        back). {"omitExpiresIn": true}: token responses without
+//                        expires_in. {"reset": true} clears counts and controls.
 import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -30,11 +35,15 @@ import Provider from 'oidc-provider';
 const raw = process.argv[2] || process.env.OIDC_TEST_CONFIG || '{}';
 const config = JSON.parse(raw);
 const port = Number(config.port || 0);
-const accessTokenTtl = Number(config.accessTokenTtl || 60);
+const accessTokenTtl = Number(config.accessTokenTtl || 300);
 const redirectUris = config.redirectUris || ['http://127.0.0.1/callback'];
 
-const stats = { tokenRequests: 0, byGrantType: {}, errors: {}, revocations: 0 };
-const control = { tokenDelayMs: 0, tokenStatus: null };
+const stats = {
+  tokenRequests: 0, refreshRequests: 0, byGrantType: {}, errors: {}, revocations: 0,
+};
+const control = {
+  tokenDelayMs: 0, tokenStatus: null, rotate: true, omitExpiresIn: false,
+};
 
 function emit(event, fields = {}) {
   process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
@@ -42,11 +51,14 @@ function emit(event, fields = {}) {
 
 function resetAll() {
   stats.tokenRequests = 0;
+  stats.refreshRequests = 0;
   stats.byGrantType = {};
   stats.errors = {};
   stats.revocations = 0;
   control.tokenDelayMs = 0;
   control.tokenStatus = null;
+  control.rotate = true;
+  control.omitExpiresIn = false;
 }
 
 async function start() {
@@ -74,7 +86,7 @@ async function start() {
     },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     pkce: { required: () => false },
-    rotateRefreshToken: true,
+    rotateRefreshToken: () => control.rotate,
     ttl: {
       AccessToken: accessTokenTtl,
       AuthorizationCode: 60,
@@ -89,17 +101,15 @@ async function start() {
   provider.on('grant.success', (ctx) => {
     const grantType = ctx.oidc.params.grant_type;
     stats.byGrantType[grantType] = (stats.byGrantType[grantType] || 0) + 1;
+    if (grantType === 'refresh_token') stats.refreshRequests += 1;
     emit('grant.success', { grantType, clientId: ctx.oidc.client?.clientId });
   });
   provider.on('grant.error', (ctx, error) => {
     stats.errors[error.error] = (stats.errors[error.error] || 0) + 1;
+    if (ctx.oidc.params?.grant_type === 'refresh_token') stats.refreshRequests += 1;
     emit('grant.error', { error: error.error, grantType: ctx.oidc.params?.grant_type });
   });
   provider.on('grant.revoked', (ctx, grantId) => { emit('grant.revoked', {}); });
-  provider.on('revocation.success', () => {
-    stats.revocations += 1;
-    emit('revocation', {});
-  });
 
   // Before the provider's own routes: count and steer token requests.
   provider.use(async (ctx, next) => {
@@ -114,6 +124,8 @@ async function start() {
       if (body.reset) resetAll();
       if ('tokenDelayMs' in body) control.tokenDelayMs = Number(body.tokenDelayMs) || 0;
       if ('tokenStatus' in body) control.tokenStatus = body.tokenStatus;
+      if ('rotate' in body) control.rotate = Boolean(body.rotate);
+      if ('omitExpiresIn' in body) control.omitExpiresIn = Boolean(body.omitExpiresIn);
       ctx.body = { control, stats };
       return;
     }
@@ -121,13 +133,32 @@ async function start() {
       stats.tokenRequests += 1;
       emit('token_request', { n: stats.tokenRequests });
       if (control.tokenDelayMs > 0) {
+        let clientLeft = false;
+        ctx.res.once('close', () => { clientLeft = true; });
         await new Promise((resolve) => { setTimeout(resolve, control.tokenDelayMs); });
+        if (clientLeft || ctx.req.socket.destroyed) {
+          emit('token_request_dropped', {});
+          return;
+        }
       }
       if (control.tokenStatus) {
         ctx.status = control.tokenStatus;
         ctx.body = { error: 'temporarily_unavailable' };
         return;
       }
+      await next();
+      if (control.omitExpiresIn && ctx.body && typeof ctx.body === 'object') {
+        delete ctx.body.expires_in;
+      }
+      return;
+    }
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST') {
+      await next();
+      if (ctx.status === 200) {
+        stats.revocations += 1;
+        emit('revocation', {});
+      }
+      return;
     }
     await next();
   });

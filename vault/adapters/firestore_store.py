@@ -44,6 +44,7 @@ from vault.adapters.firestore_codec import (
     type_from_codes,
 )
 from vault.adapters.firestore_gateway import FirestoreGateway
+from vault.adapters.firestore_refresh import FirestoreRefreshLease
 from vault.errors import DependencyUnavailable
 from vault.ports import (
     DEFAULT_CREDENTIAL_TYPE,
@@ -53,7 +54,6 @@ from vault.ports import (
     CredentialWrite,
     ExchangeLookup,
     PageQuery,
-    RefreshCommit,
     StoredCredential,
     WriteResult,
 )
@@ -62,7 +62,7 @@ _WRITES_PER_BATCH = 500  # Firestore's limit for one commit
 _DELETE_ATTEMPTS = 3
 
 
-class FirestoreCredentialStore:
+class FirestoreCredentialStore(FirestoreRefreshLease):
     def __init__(self, gateway: FirestoreGateway) -> None:
         self._gw = gateway
         self._credentials = gateway.client.collection(CREDENTIALS)
@@ -260,61 +260,3 @@ class FirestoreCredentialStore:
             audit_entry_from(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots
         ]
         return sorted(entries, key=lambda entry: (entry.at, entry.entry_id))
-
-    def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
-        """One conditional write: precondition on the update_time the lookup read, so of
-        all instances that read the same version exactly one takes the lease. A lease
-        left by a crashed holder runs out at ``until``; then the next reader takes it."""
-        if stored.revision is None or (stored.lease_until is not None and stored.lease_until > now):
-            return None
-        reference = self._credentials.document(stored.credential_id)
-        option = self._gw.client.write_option(last_update_time=stored.revision)
-        try:
-            result = reference.update(
-                {"refreshLeaseHolder": holder, "refreshLeaseUntil": until},
-                option=option,
-                retry=self._gw.retry,
-                timeout=self._gw.timeout,
-            )
-        except (google_errors.FailedPrecondition, google_errors.NotFound):
-            return None  # another instance changed it first (or it is gone)
-        except (google_errors.GoogleAPICallError, google_errors.RetryError):
-            raise DependencyUnavailable() from None
-        return result.update_time
-
-    def finish_refresh(self, commit: RefreshCommit, revision: object, audit: AuditEntry) -> bool:
-        fields: dict[str, Any] = {
-            "status": commit.status,
-            "lastError": commit.last_error,
-            "refreshLeaseHolder": None,
-            "refreshLeaseUntil": None,
-            "updatedAt": commit.now,
-        }
-        if commit.access_token is not None:
-            fields.update(
-                accessToken=commit.access_token,
-                tokenExpiresAt=commit.token_expires_at,
-                lastRefreshedAt=commit.now,
-            )
-            if commit.refresh_token is not KEEP:
-                fields["refreshToken"] = commit.refresh_token
-        batch = self._gw.client.batch()
-        batch.update(
-            self._credentials.document(commit.credential_id),
-            fields,
-            option=self._gw.client.write_option(last_update_time=revision),
-        )
-        batch.set(self._audit.document(audit.entry_id), audit_document(audit))
-        try:
-            batch.commit(retry=self._gw.retry, timeout=self._gw.timeout)
-        except (google_errors.FailedPrecondition, google_errors.NotFound):
-            # Changed since the lease (a store, an erase), or a retried commit that had
-            # landed: then our audit entry exists.
-            audit_ref = self._audit.document(audit.entry_id)
-            landed = self._gw.call(
-                partial(audit_ref.get, retry=self._gw.retry, timeout=self._gw.timeout)
-            )
-            return bool(landed.exists)
-        except (google_errors.GoogleAPICallError, google_errors.RetryError):
-            raise DependencyUnavailable() from None
-        return True

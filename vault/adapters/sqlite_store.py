@@ -162,6 +162,20 @@ class SqliteCredentialStore:
         )
         return [AuditEntry(*row) for row in rows]
 
+    def expiring(
+        self, before: int, limit: int, after: tuple[int, str] | None
+    ) -> Sequence[StoredCredential]:
+        conditions = "token_expires_at < ?"
+        parameters: list[object] = [before]
+        if after is not None:
+            conditions += " AND (token_expires_at > ? OR (token_expires_at = ? AND id > ?))"
+            parameters += [after[0], after[0], after[1]]
+        rows = self._db.query(
+            _SELECT_CREDENTIALS + " WHERE " + conditions + " ORDER BY token_expires_at, id LIMIT ?",
+            [*parameters, limit],
+        )
+        return [_credential(row) for row in rows]
+
     def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
         # One UPDATE under the writer lock: it takes the lease only if the record is
         # as it was read and no other holder's lease is still running.

@@ -16,7 +16,6 @@ a store made meanwhile is never overwritten by an older refresh.
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import time
@@ -34,36 +33,13 @@ from vault.oauth.ports import (
     ProviderUnreachable,
 )
 from vault.oauth.providers import ProviderService
+from vault.oauth.status import ACTIVE, NEEDS_REAUTH, effective_status, error_at, error_json
 from vault.ports import KEEP, AuditEntry, CredentialStore, RefreshCommit, StoredCredential
 from vault.service import ACCESS_TOKEN, REFRESH_TOKEN, new_audit_id
 from vault.timefmt import format_micros, now_micros
 
-ACTIVE = "active"
-NEEDS_REAUTH = "needs_reauth"
-EXPIRED = "expired"
 _POLL_SECONDS = 0.1
 _SECOND = 1_000_000
-
-
-def effective_status(stored: StoredCredential, now: int, refreshable: bool) -> str:
-    """What the API shows: ``needs_reauth`` as stored; ``expired`` when past the expiry
-    with no way to refresh; else ``active``."""
-    if stored.status == NEEDS_REAUTH:
-        return NEEDS_REAUTH
-    expires = stored.token_expires_at
-    if expires is not None and expires <= now and not refreshable:
-        return EXPIRED
-    return ACTIVE
-
-
-def _error_json(code: str, message: str, at: int) -> str:
-    return json.dumps({"code": code, "message": message, "at": at}, separators=(",", ":"))
-
-
-def _error_at(stored: StoredCredential) -> int:
-    if stored.last_error is None:
-        return 0
-    return int(json.loads(stored.last_error).get("at", 0))
 
 
 class Refresher:
@@ -129,6 +105,31 @@ class Refresher:
             raise BadRequest("the credential has no refresh token or its service no provider")
         return self._single_flight(stored, provider, None, request_id, verdict=False)
 
+    def refresh_if_due(self, stored: StoredCredential, within_seconds: int) -> str:
+        """For ``refresh-due``: ``refreshed``, ``needs_reauth``, ``failed`` or ``skipped``
+        (no refresh token, no provider, or not due after all)."""
+        provider = None
+        if stored.refresh_token is not None:
+            provider = self._providers.directory.find(stored.developer_id, stored.service)
+        if provider is None:
+            return "skipped"
+        if stored.status == NEEDS_REAUTH:
+            return NEEDS_REAUTH
+        started = now_micros()
+        window = max(provider.refresh_leeway_seconds, within_seconds) * _SECOND
+        request_id = "refresh-due-" + secrets.token_hex(6)
+        try:
+            result = self._single_flight(stored, provider, window, request_id)
+        except CredentialExpired as expired:
+            return NEEDS_REAUTH if expired.extra_body.get("status") == NEEDS_REAUTH else "failed"
+        except (DependencyUnavailable, IntegrityError):
+            return "failed"
+        if result.status == NEEDS_REAUTH:
+            return NEEDS_REAUTH
+        if (result.last_refreshed_at or 0) >= started:
+            return "refreshed"
+        return "failed" if error_at(result) >= started else "skipped"
+
     def _verdict(self, stored: StoredCredential, now: int, refreshable: bool) -> StoredCredential:
         expires = stored.token_expires_at
         if expires is not None and expires <= now:
@@ -172,7 +173,7 @@ class Refresher:
             current = latest
             if not self._due(current, window, started) or current.status == NEEDS_REAUTH:
                 return self._verdict(current, now_micros(), refreshable=True)
-            failed_meanwhile = current.lease_holder is None and _error_at(current) >= started
+            failed_meanwhile = current.lease_holder is None and error_at(current) >= started
             if failed_meanwhile or time.monotonic() > deadline:
                 return self._unavailable(current)
 
@@ -294,7 +295,7 @@ class Refresher:
         reason: str | None = None,
     ) -> StoredCredential:
         now = now_micros()
-        error = _error_json(code, message, now)
+        error = error_json(code, message, now)
         logs.emit(
             "WARNING",
             "refresh failed",
