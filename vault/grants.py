@@ -105,7 +105,10 @@ class JwksCache:
         self._lock = threading.Lock()
 
     def key_for(self, kid: str) -> Any | None:
-        if self._wants_fetch(kid, self._clock()):
+        # Until a first fetch has worked, take the lock even when no fetch is due: a
+        # fetch in flight on another thread then finishes before we look at the keys
+        # (otherwise concurrent first requests were 503 while it ran).
+        if self._loaded_at is None or self._wants_fetch(kid, self._clock()):
             with self._lock:
                 now = self._clock()
                 if self._wants_fetch(kid, now):  # another thread may have just fetched
