@@ -243,3 +243,34 @@ def test_a_slow_provider_is_cut_at_the_deadline(
     # The request was given up (the server drops requests whose client left), so the
     # stored refresh token was not burnt.
     assert stored_refresh_token(stored["id"]) == tokens.refresh_token
+
+
+def test_a_forced_refresh_that_is_refused_answers_the_item_as_needs_reauth(
+    client, api_key, provider: OidcProvider
+):
+    tokens = provider.tokens()
+    assert tokens.refresh_token is not None
+    provider.refresh_directly(tokens.refresh_token)
+    stored = store(client, api_key, tokens, expires_in_seconds=-5)
+
+    response = client.post(f"{PATH}/{stored['id']}/refresh", headers=bearer(api_key))
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "needs_reauth"
+    assert response.get_json()["lastError"]["code"] == "invalid_grant"
+
+
+def test_a_forced_refresh_with_the_provider_down_is_503(client, api_key, provider: OidcProvider):
+    stored = store(client, api_key, provider.tokens(), expires_in_seconds=3000)
+    provider.control(tokenStatus=503)
+
+    response = client.post(f"{PATH}/{stored['id']}/refresh", headers=bearer(api_key))
+
+    assert response.status_code == 503
+    assert "Retry-After" in response.headers
+
+
+def test_refresh_of_an_unknown_credential_is_404(client, api_key):
+    response = client.post(f"{PATH}/vc_{'a' * 32}/refresh", headers=bearer(api_key))
+
+    assert response.status_code == 404

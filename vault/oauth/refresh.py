@@ -103,7 +103,7 @@ class Refresher:
             from vault.errors import BadRequest
 
             raise BadRequest("the credential has no refresh token or its service no provider")
-        return self._single_flight(stored, provider, None, request_id, verdict=False)
+        return self._single_flight(stored, provider, None, request_id)
 
     def refresh_if_due(self, stored: StoredCredential, within_seconds: int) -> str:
         """For ``refresh-due``: ``refreshed``, ``needs_reauth``, ``failed`` or ``skipped``
@@ -151,8 +151,10 @@ class Refresher:
         provider: ProviderRecord,
         window: int | None,
         request_id: str,
-        verdict: bool = True,
     ) -> StoredCredential:
+        """``window`` None: a forced refresh, which answers with the record even when the
+        provider refused (the caller shows ``needs_reauth``) and is 503 whenever the
+        provider cannot be reached."""
         if credential_id(stored.developer_id, stored.principal_id, stored.service) != (
             stored.credential_id
         ):
@@ -163,24 +165,31 @@ class Refresher:
         current = stored
         while True:
             now = now_micros()
-            revision = self._store.begin_refresh(current, holder, now, now + self._lease)
-            if revision is not None:
-                return self._refresh_holding(current, provider, holder, revision, request_id)
+            # A live lease of another holder: no write, just wait (SQLite would take the
+            # writer lock for nothing, Firestore would spend a commit).
+            if current.lease_until is None or current.lease_until <= now:
+                revision = self._store.begin_refresh(current, holder, now, now + self._lease)
+                if revision is not None:
+                    return self._refresh_holding(
+                        current, provider, holder, revision, request_id, forced=window is None
+                    )
             time.sleep(_POLL_SECONDS)
             latest = self._store.get(current.developer_id, current.credential_id)
             if latest is None:
                 return self._verdict(current, now_micros(), refreshable=True)
             current = latest
             if not self._due(current, window, started) or current.status == NEEDS_REAUTH:
+                if window is None:
+                    return current
                 return self._verdict(current, now_micros(), refreshable=True)
             failed_meanwhile = current.lease_holder is None and error_at(current) >= started
             if failed_meanwhile or time.monotonic() > deadline:
-                return self._unavailable(current)
+                return self._unavailable(current, forced=window is None)
 
-    def _unavailable(self, current: StoredCredential) -> StoredCredential:
+    def _unavailable(self, current: StoredCredential, forced: bool) -> StoredCredential:
         """The refresh failed or did not finish in time: a live token still goes out."""
         expires = current.token_expires_at
-        if expires is not None and expires <= now_micros():
+        if forced or (expires is not None and expires <= now_micros()):
             raise DependencyUnavailable("the provider could not be reached to refresh the token")
         return current
 
@@ -191,6 +200,7 @@ class Refresher:
         holder: str,
         revision: object,
         request_id: str,
+        forced: bool,
     ) -> StoredCredential:
         binding = record_binding(current.developer_id, current.principal_id, current.service)
         assert current.refresh_token is not None
@@ -209,7 +219,7 @@ class Refresher:
                 refused.oauth_error,
                 "the provider refused the refresh token",
             )
-            return self._verdict(failed, now_micros(), refreshable=False)
+            return failed if forced else self._verdict(failed, now_micros(), refreshable=False)
         except ProviderUnreachable as unreachable:
             failed = self._record_failure(
                 current,
@@ -221,7 +231,7 @@ class Refresher:
                 "the provider could not be reached",
                 reason=unreachable.reason,
             )
-            return self._unavailable(failed)
+            return self._unavailable(failed, forced)
         except IntegrityError:
             logs.emit(
                 "ERROR",
