@@ -18,6 +18,9 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
+from vault.oauth.connect import ConnectService, Services
+from vault.oauth.connect_providers import StoredConnectProviders
+from vault.oauth.connect_sessions import ConnectSessionStore
 from vault.oauth.ports import ProviderStore
 from vault.oauth.providers import ProviderService
 from vault.oauth.refresh import Refresher
@@ -56,6 +59,8 @@ class Vault:
     proofs: ProofVerifier  # DPoP proofs of key-bound grant tokens
     providers: ProviderService
     refresher: Refresher
+    connect_sessions: ConnectSessionStore
+    connect: ConnectService
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Adapters:
     revocations: RevocationStore
     proof_replays: ProofReplayStore
     providers: ProviderStore
+    connect_sessions: ConnectSessionStore
 
 
 def build(settings: Settings) -> Vault:
@@ -90,9 +96,10 @@ def build(settings: Settings) -> Vault:
     revocation = ProviderRevocation(
         adapters.providers, envelope, providers, oauth, 2 * settings.rpc_timeout_seconds
     )
+    service = VaultService(credentials, envelope, revocation.revoke_all, refresher.status_of)
     return Vault(
         settings=settings,
-        service=VaultService(credentials, envelope, revocation.revoke_all, refresher.status_of),
+        service=service,
         exchange=ExchangeService(
             credentials,
             envelope,
@@ -120,6 +127,17 @@ def build(settings: Settings) -> Vault:
         proofs=ProofVerifier(adapters.proof_replays, settings.public_base_url),
         providers=providers,
         refresher=refresher,
+        connect_sessions=adapters.connect_sessions,
+        connect=ConnectService(
+            adapters.connect_sessions,
+            Services(
+                StoredConnectProviders(providers),
+                envelope,
+                service,
+                credentials,
+                settings.rpc_timeout_seconds,
+            ),
+        ),
     )
 
 
@@ -166,6 +184,7 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
 def _local_adapters(settings: Settings) -> Adapters:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
+    from vault.adapters.sqlite_connect_sessions import SqliteConnectSessionStore
     from vault.adapters.sqlite_database import SqliteDatabase
     from vault.adapters.sqlite_dpop import SqliteProofReplayStore
     from vault.adapters.sqlite_providers import SqliteProviderStore
@@ -190,6 +209,7 @@ def _local_adapters(settings: Settings) -> Adapters:
         revocations=SqliteRevocationStore(database),
         proof_replays=SqliteProofReplayStore(database),
         providers=SqliteProviderStore(database),
+        connect_sessions=SqliteConnectSessionStore(database),
     )
 
 
@@ -199,6 +219,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
+    from vault.adapters.firestore_connect_sessions import FirestoreConnectSessionStore
     from vault.adapters.firestore_dpop import FirestoreProofReplayStore
     from vault.adapters.firestore_gateway import FirestoreGateway
     from vault.adapters.firestore_providers import FirestoreProviderStore
@@ -226,6 +247,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
         revocations=FirestoreRevocationStore(gateway),
         proof_replays=FirestoreProofReplayStore(gateway),
         providers=FirestoreProviderStore(gateway),
+        connect_sessions=FirestoreConnectSessionStore(gateway),
     )
 
 

@@ -5,8 +5,9 @@ secret.
 Checks, in CONTRACT.md's order: no such reference of the caller's developer (404) ->
 issued to another grant (403 GRANT_MISMATCH) -> expired (410) -> the grant or its parent
 revoked (403 GRANT_INACTIVE) -> the credential itself (404 when deleted since; refreshed
-first when due, as on exchange; 409 when its token is dead). Then one KMS call, and the resolution is counted on the reference in
-the same commit as its audit entry, before the token is handed out.
+first when due, as on exchange; 409 when its token is dead). Then one KMS call, and the
+resolution is counted on the reference in the same commit as its audit entry, before the
+token is handed out.
 """
 
 from __future__ import annotations

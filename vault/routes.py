@@ -57,6 +57,9 @@ class Reply:
     status: int
     body: dict[str, Any] | None
     headers: dict[str, str] = field(default_factory=dict)
+    # An HTML page sent instead of ``body`` (the connect routes); ``body`` then only
+    # feeds the request log line.
+    page: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class Route:
     describes_credentials: bool = True
     # A route that exists only when configured (404 otherwise, like an unknown path).
     available: Callable[[Settings], bool] | None = None
+    # Browser routes answer errors of the pipeline (405, 429, 5xx) as a page, too.
+    error_page: Callable[[Reply], Reply] | None = None
 
     def allowed(self) -> tuple[str, ...]:
         methods = set(self.operations) | {"OPTIONS"}
@@ -325,6 +330,12 @@ _PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
         ),
     ),
 ]
+
+
+from vault.oauth import connect_routes  # noqa: E402 - it builds on the types above
+
+_STATIC_ROUTES.update(connect_routes.STATIC_ROUTES)
+_PATTERN_ROUTES.extend(connect_routes.PATTERN_ROUTES)
 
 
 def match_route(path: str) -> tuple[Route, dict[str, str]]:

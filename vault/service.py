@@ -79,7 +79,19 @@ class VaultService:
     def store(
         self, caller: ApiKeyRecord, request: StoreCredentialRequest, request_id: str
     ) -> StoredSummary:
-        developer_id = caller.developer_id
+        return self.store_as(caller.developer_id, caller.key_id, "store", request, request_id)
+
+    def store_as(
+        self,
+        developer_id: str,
+        actor: str,
+        action: str,
+        request: StoreCredentialRequest,
+        request_id: str,
+        outcome: str | None = None,
+    ) -> StoredSummary:
+        """A store on the developer's behalf; ``action`` names it in the audit trail
+        (``store``, or ``connect`` when a connect session brought the tokens)."""
         record_id = credential_id(developer_id, request.principal_id, request.service)
         plaintexts = {ACCESS_TOKEN: request.access_token.encode("utf-8")}
         if request.refresh_token is not None:
@@ -102,8 +114,17 @@ class VaultService:
             token_expires_at=request.expiry_micros(),
             now=now,
         )
-        audit = self._audit_factory(caller, "store", request_id)(
-            record_id, request.principal_id, request.service
+        audit = AuditEntry(
+            entry_id=new_audit_id(),
+            action=action,
+            developer_id=developer_id,
+            actor=actor,
+            credential_id=record_id,
+            principal_id=request.principal_id,
+            service=request.service,
+            request_id=request_id,
+            at=now_micros(),
+            outcome=outcome,
         )
         result = self._store.upsert(write, audit)
         return StoredSummary(

@@ -117,6 +117,26 @@ CREATE TABLE IF NOT EXISTS providers (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (developer_id, service)
 );
+CREATE TABLE IF NOT EXISTS connect_sessions (
+    id TEXT PRIMARY KEY,
+    developer_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    scopes_json TEXT NOT NULL,
+    redirect_url TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    credential_id TEXT,
+    error TEXT,
+    state_digest TEXT,
+    sealed_verifier BLOB,
+    opened_at INTEGER,
+    redeemed_at INTEGER,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connect_sessions_by_expiry ON connect_sessions (expires_at);
 """
 
 # Columns added to credentials after the first release (managed refresh): an older data
