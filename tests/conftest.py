@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
 from tests.support.fake_kms import FakeKms  # noqa: E402
 from tests.support.firestore_emulator import FirestoreEmulator, find_emulator  # noqa: E402
 from tests.support.issuer import ISSUER, TestIssuer  # noqa: E402
+from tests.support.oidc_provider import OidcProvider, find_node  # noqa: E402
 
 _OURS = ("VAULT_", "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "WORKERS", "THREADS")
 for _name in list(os.environ):
@@ -76,6 +77,36 @@ def fake_kms() -> Iterator[FakeKms]:
 def kms(fake_kms: FakeKms) -> FakeKms:
     fake_kms.reset()
     return fake_kms
+
+
+def start_oidc_provider(config: dict[str, Any] | None = None) -> OidcProvider:
+    """panva's oidc-provider under node; a loud skip without node, a failure under CI."""
+    node = find_node()
+    if node is None:
+        message = (
+            "\n\n*** NODE OR tests/node/node_modules IS MISSING ***\n"
+            "Install nodejs and run `npm ci` in tests/node; the OAuth refresh, revocation\n"
+            "and provider tests are NOT being run.\n"
+        )
+        if UNDER_CI:
+            pytest.fail(message, pytrace=False)
+        sys.stderr.write(message)
+        pytest.skip("node / oidc-provider not installed")
+    return OidcProvider.start(node, config)
+
+
+@pytest.fixture(scope="session")
+def oidc_server() -> Iterator[OidcProvider]:
+    """One authorization server for the session (tests reset its counters and controls)."""
+    server = start_oidc_provider()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oidc_provider(oidc_server: OidcProvider) -> OidcProvider:
+    oidc_server.reset()
+    return oidc_server
 
 
 FAKE_KMS_KEY = "projects/demo-vault/locations/global/keyRings/vault/cryptoKeys/tokens"

@@ -96,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     from vault.revocations import cli as revocations_cli
 
     revocations_cli.register(commands)
+    from vault.oauth import cli as refresh_due_cli
+
+    refresh_due_cli.register(commands)
     return parser
 
 

@@ -18,6 +18,13 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
+from vault.oauth.connect import ConnectService, Services
+from vault.oauth.connect_providers import StoredConnectProviders
+from vault.oauth.connect_sessions import ConnectSessionStore
+from vault.oauth.ports import ProviderStore
+from vault.oauth.providers import ProviderService
+from vault.oauth.refresh import Refresher
+from vault.oauth.revocation import ProviderRevocation
 from vault.ports import (
     Aead,
     ApiKeyStore,
@@ -50,6 +57,10 @@ class Vault:
     revocations: RevocationStore
     webhooks: WebhookReceiver | None  # None: no VAULT_GRANTEX_WEBHOOK_SECRET, no route
     proofs: ProofVerifier  # DPoP proofs of key-bound grant tokens
+    providers: ProviderService
+    refresher: Refresher
+    connect_sessions: ConnectSessionStore
+    connect: ConnectService
 
 
 @dataclass(frozen=True)
@@ -62,15 +73,33 @@ class Adapters:
     references: ReferenceStore
     revocations: RevocationStore
     proof_replays: ProofReplayStore
+    providers: ProviderStore
+    connect_sessions: ConnectSessionStore
 
 
 def build(settings: Settings) -> Vault:
     adapters = _gcp_adapters(settings) if settings.backend == "gcp" else _local_adapters(settings)
     credentials, api_keys = adapters.credentials, adapters.api_keys
     envelope = EnvelopeCipher(adapters.key_encryption)
+    from vault.adapters.authlib_oauth import AuthlibOAuthClient  # authlib itself: on first use
+
+    oauth = AuthlibOAuthClient(settings.rpc_timeout_seconds)
+    providers = ProviderService(adapters.providers, envelope, oauth, settings.api_key_cache_seconds)
+    refresher = Refresher(
+        credentials,
+        envelope,
+        providers,
+        oauth,
+        settings.refresh_lease_seconds,
+        settings.refresh_wait_seconds,
+    )
+    revocation = ProviderRevocation(
+        adapters.providers, envelope, providers, oauth, 2 * settings.rpc_timeout_seconds
+    )
+    service = VaultService(credentials, envelope, revocation.revoke_all, refresher.status_of)
     return Vault(
         settings=settings,
-        service=VaultService(credentials, envelope),
+        service=service,
         exchange=ExchangeService(
             credentials,
             envelope,
@@ -78,6 +107,7 @@ def build(settings: Settings) -> Vault:
             reference_ttl_seconds=settings.credential_reference_ttl_seconds,
             denylist_keep_seconds=settings.grant_max_lifetime_seconds,
             scopes=settings.exchange_scopes,
+            refresher=refresher,
         ),
         guard=RequestGuard(
             ApiKeyVerifier(api_keys, settings.api_key_cache_seconds),
@@ -89,12 +119,25 @@ def build(settings: Settings) -> Vault:
         keys=ApiKeyAdmin(api_keys),
         credentials=credentials,
         envelope=envelope,
-        references=ReferenceService(adapters.references, credentials, envelope),
+        references=ReferenceService(adapters.references, credentials, envelope, refresher),
         revocations=adapters.revocations,
         webhooks=None
         if settings.grantex_webhook_secret is None
         else WebhookReceiver(adapters.revocations, settings.grant_max_lifetime_seconds),
         proofs=ProofVerifier(adapters.proof_replays, settings.public_base_url),
+        providers=providers,
+        refresher=refresher,
+        connect_sessions=adapters.connect_sessions,
+        connect=ConnectService(
+            adapters.connect_sessions,
+            Services(
+                StoredConnectProviders(providers),
+                envelope,
+                service,
+                credentials,
+                settings.rpc_timeout_seconds,
+            ),
+        ),
     )
 
 
@@ -141,8 +184,10 @@ def local_dev_issuer(settings: Settings) -> LocalDevIssuer:
 def _local_adapters(settings: Settings) -> Adapters:
     from vault.adapters.local_kms import LocalKeyFileAead
     from vault.adapters.sqlite_api_keys import SqliteApiKeyStore
+    from vault.adapters.sqlite_connect_sessions import SqliteConnectSessionStore
     from vault.adapters.sqlite_database import SqliteDatabase
     from vault.adapters.sqlite_dpop import SqliteProofReplayStore
+    from vault.adapters.sqlite_providers import SqliteProviderStore
     from vault.adapters.sqlite_references import SqliteReferenceStore
     from vault.adapters.sqlite_revocations import SqliteRevocationStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
@@ -163,6 +208,8 @@ def _local_adapters(settings: Settings) -> Adapters:
         references=SqliteReferenceStore(database),
         revocations=SqliteRevocationStore(database),
         proof_replays=SqliteProofReplayStore(database),
+        providers=SqliteProviderStore(database),
+        connect_sessions=SqliteConnectSessionStore(database),
     )
 
 
@@ -172,8 +219,10 @@ def _gcp_adapters(settings: Settings) -> Adapters:
 
     from vault.adapters.cloud_kms import CloudKmsAead, client_for
     from vault.adapters.firestore_api_keys import FirestoreApiKeyStore
+    from vault.adapters.firestore_connect_sessions import FirestoreConnectSessionStore
     from vault.adapters.firestore_dpop import FirestoreProofReplayStore
     from vault.adapters.firestore_gateway import FirestoreGateway
+    from vault.adapters.firestore_providers import FirestoreProviderStore
     from vault.adapters.firestore_references import FirestoreReferenceStore
     from vault.adapters.firestore_revocations import FirestoreRevocationStore
     from vault.adapters.firestore_store import FirestoreCredentialStore
@@ -197,6 +246,8 @@ def _gcp_adapters(settings: Settings) -> Adapters:
         references=FirestoreReferenceStore(gateway),
         revocations=FirestoreRevocationStore(gateway),
         proof_replays=FirestoreProofReplayStore(gateway),
+        providers=FirestoreProviderStore(gateway),
+        connect_sessions=FirestoreConnectSessionStore(gateway),
     )
 
 

@@ -15,6 +15,7 @@ request fails closed with an error log naming the record.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vault import logs
 from vault.envelope import EnvelopeCipher
@@ -38,6 +39,9 @@ from vault.ports import (
 )
 from vault.service import ACCESS_TOKEN, new_audit_id
 from vault.timefmt import format_micros, now_micros
+
+if TYPE_CHECKING:
+    from vault.oauth.refresh import Refresher
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +72,10 @@ class ExchangeService:
         reference_ttl_seconds: int = 300,
         denylist_keep_seconds: int = 2_592_000,
         scopes: ScopeMode = "exact",
+        refresher: Refresher | None = None,
     ) -> None:
         self._store = store
+        self._refresher = refresher  # None: no managed refresh (vault.oauth.refresh)
         self._scopes = scopes
         self._envelope = envelope
         self._references = references  # None: credential references are disabled
@@ -78,9 +84,15 @@ class ExchangeService:
         self._denylist_keep = denylist_keep_seconds * 1_000_000
 
     def exchange(
-        self, grant: GrantClaims, service: str, request_id: str, *, dpop: bool = False
+        self,
+        grant: GrantClaims,
+        service: str,
+        request_id: str,
+        *,
+        min_validity_seconds: int = 0,
+        dpop: bool = False,
     ) -> Released:
-        stored = self._usable_credential(grant, service, request_id)
+        stored = self._usable_credential(grant, service, request_id, min_validity_seconds)
         access_token = open_access_token(self._envelope, stored, request_id)
         self._store.record(
             self._audit(grant, "exchange", stored, request_id, f"delivery=token dpop={dpop}")
@@ -94,7 +106,13 @@ class ExchangeService:
         )
 
     def refer(
-        self, grant: GrantClaims, service: str, request_id: str, *, dpop: bool = False
+        self,
+        grant: GrantClaims,
+        service: str,
+        request_id: str,
+        *,
+        min_validity_seconds: int = 0,
+        dpop: bool = False,
     ) -> Referred:
         """A reference instead of the token: bound to the developer, the credential, the
         grant, the principal, the agent and the service; the token is not decrypted."""
@@ -102,7 +120,7 @@ class ExchangeService:
             raise ReferenceDisabled()
         if grant.grant_id is None:
             raise BadRequest("a grant token without a grant id (grnt) cannot get a reference")
-        stored = self._usable_credential(grant, service, request_id)
+        stored = self._usable_credential(grant, service, request_id, min_validity_seconds)
         now = now_micros()
         reference = CredentialReference(
             reference_id=new_reference_id(),
@@ -131,7 +149,7 @@ class ExchangeService:
         )
 
     def _usable_credential(
-        self, grant: GrantClaims, service: str, request_id: str
+        self, grant: GrantClaims, service: str, request_id: str, min_validity_seconds: int
     ) -> StoredCredential:
         if not allows(grant.scopes, service, self._scopes):
             raise Forbidden("the grant does not cover this service")
@@ -148,6 +166,10 @@ class ExchangeService:
         stored = lookup.credential
         if stored is None:
             raise NotFound("no credential for this principal and service")
+        if self._refresher is not None:  # refreshed first when due (vault.oauth.refresh)
+            stored = self._refresher.ensure_fresh(
+                grant.developer_id, stored, min_validity_seconds, request_id
+            )
         refuse_expired(stored, now_micros())
         # Decrypt for the triple the grant asked for, never for what the record says: a
         # record copied under another id then fails authentication instead of handing

@@ -103,6 +103,8 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
         )
         reply = error_reply(VaultError(), request_id)
 
+    if route is not None and route.error_page and reply.status >= 400 and reply.page is None:
+        reply = route.error_page(reply)  # a browser route: the error as a page
     headers.update(reply.headers)
     headers.update(_BASE_HEADERS)
     headers["X-Request-Id"] = request_id
@@ -110,14 +112,19 @@ def handle(request: flask.Request, get_app: Callable[[], Any]) -> flask.Response
         headers["Cache-Control"] = "no-store"
     if reply.status == 413:
         headers["Connection"] = "close"  # do not drain an oversized body
-    response = flask.Response(
-        None if reply.body is None else json.dumps(reply.body, separators=(",", ":")),
-        status=reply.status,
-        headers=headers,
-        mimetype="application/json",
-    )
-    if reply.body is None:
-        del response.headers["Content-Type"]
+    if reply.page is not None:
+        response = flask.Response(
+            reply.page, status=reply.status, headers=headers, mimetype="text/html"
+        )
+    else:
+        response = flask.Response(
+            None if reply.body is None else json.dumps(reply.body, separators=(",", ":")),
+            status=reply.status,
+            headers=headers,
+            mimetype="application/json",
+        )
+        if reply.body is None:
+            del response.headers["Content-Type"]
     path = request.path
     if len(path) > LOGGED_PATH_CHARS:
         path = path[:LOGGED_PATH_CHARS] + "..."

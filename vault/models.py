@@ -25,6 +25,8 @@ MAX_METADATA_BYTES = 8_192
 MAX_METADATA_DEPTH = 10
 # The Grantex SDKs do not follow cursors: one page must hold every credential of a principal.
 MAX_PAGE_SIZE = 1000
+MAX_MIN_VALIDITY_SECONDS = 3600
+CREDENTIAL_STATUSES = ("active", "expired", "needs_reauth")
 _Model = TypeVar("_Model", bound=BaseModel)
 
 # re.ASCII keeps IGNORECASE from matching look-alikes such as the Kelvin sign.
@@ -190,11 +192,30 @@ class ListCredentialsQuery(BaseModel):
     service: str | None = None
     limit: str = str(MAX_PAGE_SIZE)
     cursor: str | None = None
+    status: str | None = None
+    expiring_before: str | None = Field(default=None, alias="expiringBefore")
 
     @field_validator("principal_id")
     @classmethod
     def _principal(cls, value: str | None) -> str | None:
         return None if value is None else check_principal(value)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        if value is not None and value not in CREDENTIAL_STATUSES:
+            raise ValueError("must be one of " + ", ".join(CREDENTIAL_STATUSES))
+        return value
+
+    @field_validator("expiring_before")
+    @classmethod
+    def _expiring_before(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rfc3339(value)
+        return value
+
+    def expiring_before_micros(self) -> int | None:
+        return None if self.expiring_before is None else parse_rfc3339(self.expiring_before)
 
     @field_validator("service")
     @classmethod
@@ -236,11 +257,19 @@ class ExchangeRequest(BaseModel):
 
     service: str
     delivery: Literal["token", "reference"] = "token"
+    min_validity_seconds: int = Field(default=0, alias="minValiditySeconds")
 
     @field_validator("service")
     @classmethod
     def _service(cls, value: str) -> str:
         return check_service(value)
+
+    @field_validator("min_validity_seconds")
+    @classmethod
+    def _min_validity(cls, value: int) -> int:
+        if not 0 <= value <= MAX_MIN_VALIDITY_SECONDS:
+            raise ValueError(f"must be an integer from 0 to {MAX_MIN_VALIDITY_SECONDS}")
+        return value
 
 
 _REFERENCE_ID = re.compile(r"vcr_[0-9A-HJKMNP-TV-Z]{26}", re.ASCII)

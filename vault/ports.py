@@ -84,6 +84,34 @@ class StoredCredential:
     metadata_json: str | None
     created_at: int
     updated_at: int
+    # Managed refresh (vault.oauth): the stored status (`active` or `needs_reauth`;
+    # `expired` is derived), the last refresh, and its last failure as compact JSON
+    # {"code", "message", "at"} (an OAuth error code, never token material).
+    status: str = "active"
+    last_refreshed_at: int | None = None
+    last_error: str | None = None
+    lease_holder: str | None = None
+    lease_until: int | None = None  # epoch microseconds
+    # The store's version of the record as read (Firestore: update_time; SQLite:
+    # updated_at and the lease), the precondition of a refresh lease.
+    revision: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshCommit:
+    """The result of a refresh, written only while its lease is still held.
+
+    ``access_token`` None: the refresh failed; only status and last_error change."""
+
+    developer_id: str
+    credential_id: str
+    holder: str
+    status: str
+    last_error: str | None
+    now: int
+    access_token: bytes | None = None  # ciphertext
+    refresh_token: bytes | Keep = KEEP  # ciphertext; KEEP when none came back
+    token_expires_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +123,7 @@ class PageQuery:
     service: str | None
     limit: int
     after: tuple[int, str] | None  # (createdAt, id) of the last item already seen
+    status: str | None = None  # the stored status (`needs_reauth`), when filtering on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +194,23 @@ class CredentialStore(Protocol):
 
     def audit_page(self, query: AuditQuery) -> Sequence[AuditEntry]:
         """At most ``query.limit`` entries matching every filter set, in one query."""
+        ...
+
+    def expiring(
+        self, before: int, limit: int, after: tuple[int, str] | None
+    ) -> Sequence[StoredCredential]:
+        """Records of every developer whose ``token_expires_at`` is earlier than
+        ``before``, soonest first (then id), after the (expiry, id) given."""
+        ...
+
+    def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
+        """Take the refresh lease if the record is unchanged since ``stored`` was read and
+        no live lease is held; the new revision (for ``finish_refresh``), else None."""
+        ...
+
+    def finish_refresh(self, commit: RefreshCommit, revision: object, audit: AuditEntry) -> bool:
+        """Write the refresh's result, release the lease and write the audit entry, in one
+        commit, only if the record is still as the lease left it. False otherwise."""
         ...
 
 

@@ -4,15 +4,17 @@ secret.
 
 Checks, in CONTRACT.md's order: no such reference of the caller's developer (404) ->
 issued to another grant (403 GRANT_MISMATCH) -> expired (410) -> the grant or its parent
-revoked (403 GRANT_INACTIVE) -> the credential itself (404 when deleted since, 409 when
-its token expired). Then one KMS call, and the resolution is counted on the reference in
-the same commit as its audit entry, before the token is handed out.
+revoked (403 GRANT_INACTIVE) -> the credential itself (404 when deleted since; refreshed
+first when due, as on exchange; 409 when its token is dead). Then one KMS call, and the
+resolution is counted on the reference in the same commit as its audit entry, before the
+token is handed out.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vault.envelope import EnvelopeCipher
 from vault.errors import GrantInactive, GrantMismatch, NotFound, ReferenceExpired
@@ -21,6 +23,9 @@ from vault.ids import REFERENCE_ID
 from vault.ports import ApiKeyRecord, AuditEntry, CredentialStore, ReferenceStore
 from vault.service import new_audit_id
 from vault.timefmt import now_micros
+
+if TYPE_CHECKING:
+    from vault.oauth.refresh import Refresher
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +42,16 @@ class Resolved:
 
 class ReferenceService:
     def __init__(
-        self, references: ReferenceStore, store: CredentialStore, envelope: EnvelopeCipher
+        self,
+        references: ReferenceStore,
+        store: CredentialStore,
+        envelope: EnvelopeCipher,
+        refresher: Refresher | None = None,
     ) -> None:
         self._references = references
         self._store = store
         self._envelope = envelope
+        self._refresher = refresher  # refreshed first when due, as on exchange
 
     def resolve(
         self, caller: ApiKeyRecord, reference_id: str, grant_id: str, request_id: str
@@ -66,7 +76,9 @@ class ReferenceService:
             reference.service,
         ):
             raise NotFound("the referenced credential no longer exists")
-        refuse_expired(stored, now)
+        if self._refresher is not None:
+            stored = self._refresher.ensure_fresh(developer_id, stored, 0, request_id)
+        refuse_expired(stored, now_micros())
         access_token = open_access_token(self._envelope, stored, request_id)
         self._references.record_resolution(
             reference_id,

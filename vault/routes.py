@@ -23,8 +23,10 @@ from vault.models import (
     StoreCredentialRequest,
     validate,
 )
+from vault.oauth.models import ProviderRequest
+from vault.oauth.ports import ProviderRecord
 from vault.ports import ApiKeyRecord, StoredCredential
-from vault.timefmt import format_micros
+from vault.timefmt import format_micros, now_micros
 
 if TYPE_CHECKING:
     from vault.bootstrap import Vault
@@ -55,6 +57,9 @@ class Reply:
     status: int
     body: dict[str, Any] | None
     headers: dict[str, str] = field(default_factory=dict)
+    # An HTML page sent instead of ``body`` (the connect routes); ``body`` then only
+    # feeds the request log line.
+    page: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ class Route:
     describes_credentials: bool = True
     # A route that exists only when configured (404 otherwise, like an unknown path).
     available: Callable[[Settings], bool] | None = None
+    # Browser routes answer errors of the pipeline (405, 429, 5xx) as a page, too.
+    error_page: Callable[[Reply], Reply] | None = None
 
     def allowed(self) -> tuple[str, ...]:
         methods = set(self.operations) | {"OPTIONS"}
@@ -100,7 +107,7 @@ def list_credentials(vault: Vault, call: Call) -> Reply:
     return Reply(
         200,
         {
-            "credentials": [_item(stored) for stored in page.credentials],
+            "credentials": [_item(vault, stored) for stored in page.credentials],
             "nextCursor": page.next_cursor,
         },
     )
@@ -114,7 +121,12 @@ def erase_credentials(vault: Vault, call: Call) -> Reply:
 
 
 def get_credential(vault: Vault, call: Call) -> Reply:
-    return Reply(200, _item(vault.service.get(call.key_record, call.path_params["id"])))
+    return Reply(200, _item(vault, vault.service.get(call.key_record, call.path_params["id"])))
+
+
+def refresh_credential(vault: Vault, call: Call) -> Reply:
+    stored = vault.service.get(call.key_record, call.path_params["id"])
+    return Reply(200, _item(vault, vault.refresher.refresh_now(stored, call.request_id)))
 
 
 def delete_credential(vault: Vault, call: Call) -> Reply:
@@ -127,7 +139,11 @@ def exchange_credential(vault: Vault, call: Call) -> Reply:
     assert call.grant is not None, "the route declares auth='grant'"
     if request.delivery == "reference":
         referred = vault.exchange.refer(
-            call.grant, request.service, call.request_id, dpop=call.dpop
+            call.grant,
+            request.service,
+            call.request_id,
+            min_validity_seconds=request.min_validity_seconds,
+            dpop=call.dpop,
         )
         return Reply(
             200,
@@ -140,7 +156,13 @@ def exchange_credential(vault: Vault, call: Call) -> Reply:
                 "referenceExpiresAt": format_micros(referred.reference_expires_at),
             },
         )
-    released = vault.exchange.exchange(call.grant, request.service, call.request_id, dpop=call.dpop)
+    released = vault.exchange.exchange(
+        call.grant,
+        request.service,
+        call.request_id,
+        min_validity_seconds=request.min_validity_seconds,
+        dpop=call.dpop,
+    )
     return Reply(
         200,
         {
@@ -188,7 +210,52 @@ def openapi() -> dict[str, Any]:
     return dict(json.loads((Path(__file__).parent / "openapi.json").read_text()))
 
 
-def _item(stored: StoredCredential) -> dict[str, Any]:
+def put_provider(vault: Vault, call: Call) -> Reply:
+    request = validate(ProviderRequest, call.body)
+    record = vault.providers.put(
+        call.key_record, call.path_params["service"], request, call.request_id
+    )
+    return Reply(200, _provider(record))
+
+
+def get_provider(vault: Vault, call: Call) -> Reply:
+    return Reply(200, _provider(vault.providers.get(call.key_record, call.path_params["service"])))
+
+
+def list_providers(vault: Vault, call: Call) -> Reply:
+    return Reply(200, {"providers": [_provider(r) for r in vault.providers.list(call.key_record)]})
+
+
+def delete_provider(vault: Vault, call: Call) -> Reply:
+    vault.providers.delete(call.key_record, call.path_params["service"], call.request_id)
+    return Reply(204, None)
+
+
+def _provider(record: ProviderRecord) -> dict[str, Any]:
+    return {
+        "service": record.service,
+        "issuer": record.issuer,
+        "tokenUrl": record.token_url,
+        "clientId": record.client_id,
+        "tokenAuthMethod": record.token_auth_method,
+        "revocationUrl": record.revocation_url,
+        "authorizationUrl": record.authorization_url,
+        "scopes": list(record.scopes),
+        "refreshLeewaySeconds": record.refresh_leeway_seconds,
+        "hasClientSecret": record.client_secret is not None,
+        "createdAt": format_micros(record.created_at),
+        "updatedAt": format_micros(record.updated_at),
+    }
+
+
+def _last_error(last_error: str | None) -> dict[str, Any] | None:
+    if last_error is None:
+        return None
+    error = json.loads(last_error)
+    return {"code": error["code"], "message": error["message"], "at": format_micros(error["at"])}
+
+
+def _item(vault: Vault, stored: StoredCredential) -> dict[str, Any]:
     return {
         "id": stored.credential_id,
         "principalId": stored.principal_id,
@@ -196,6 +263,9 @@ def _item(stored: StoredCredential) -> dict[str, Any]:
         "credentialType": stored.credential_type,
         "tokenExpiresAt": _timestamp(stored.token_expires_at),
         "hasRefreshToken": stored.refresh_token is not None,
+        "status": vault.service.status_of(stored, now_micros()),
+        "lastRefreshedAt": _timestamp(stored.last_refreshed_at),
+        "lastError": _last_error(stored.last_error),
         "metadata": _metadata(stored.metadata_json),
         "createdAt": format_micros(stored.created_at),
         "updatedAt": format_micros(stored.updated_at),
@@ -230,11 +300,26 @@ _STATIC_ROUTES: dict[str, Route] = {
         available=lambda settings: settings.grantex_webhook_secret is not None,
     ),
     "/v1/vault/audit": Route({"GET": Operation(audit_route, auth="api_key")}),
+    "/v1/vault/providers": Route({"GET": Operation(list_providers, auth="api_key")}),
     "/openapi.json": Route(
         {"GET": Operation(openapi_document, auth="none")}, describes_credentials=False
     ),
 }
 _PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
+    (
+        re.compile(r"/v1/vault/credentials/(?P<id>[^/]{1,128})/refresh"),
+        Route({"POST": Operation(refresh_credential, auth="api_key")}),
+    ),
+    (
+        re.compile(r"/v1/vault/providers/(?P<service>[^/]{1,128})"),
+        Route(
+            {
+                "PUT": Operation(put_provider, auth="api_key", has_body=True),
+                "GET": Operation(get_provider, auth="api_key"),
+                "DELETE": Operation(delete_provider, auth="api_key"),
+            }
+        ),
+    ),
     (
         re.compile(r"/v1/vault/credentials/(?P<id>[^/]{1,128})"),
         Route(
@@ -245,6 +330,12 @@ _PATTERN_ROUTES: list[tuple[re.Pattern[str], Route]] = [
         ),
     ),
 ]
+
+
+from vault.oauth import connect_routes  # noqa: E402 - it builds on the types above
+
+_STATIC_ROUTES.update(connect_routes.STATIC_ROUTES)
+_PATTERN_ROUTES.extend(connect_routes.PATTERN_ROUTES)
 
 
 def match_route(path: str) -> tuple[Route, dict[str, str]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from vault.cursors import decode_cursor, encode_cursor
@@ -53,15 +55,43 @@ def _cursor_secret(caller: ApiKeyRecord) -> bytes:
     return bytes.fromhex(caller.cursor_secret or caller.digest)
 
 
+# Revokes records' tokens at their provider first; each record id -> the outcome that
+# the delete's audit entry carries (vault.oauth.revocation).
+Revoker = Callable[[list[StoredCredential]], dict[str, str]]
+# The status the API shows for a record at a time (vault.oauth.refresh.Refresher).
+StatusOf = Callable[[StoredCredential, int], str]
+_SCAN_PAGES = 20  # a filtered list reads at most this many store pages per API page
+
+
 class VaultService:
-    def __init__(self, store: CredentialStore, envelope: EnvelopeCipher) -> None:
+    def __init__(
+        self,
+        store: CredentialStore,
+        envelope: EnvelopeCipher,
+        revoker: Revoker | None = None,
+        status_of: StatusOf | None = None,
+    ) -> None:
         self._store = store
         self._envelope = envelope
+        self._revoker = revoker
+        self.status_of: StatusOf = status_of or (lambda stored, now: stored.status)
 
     def store(
         self, caller: ApiKeyRecord, request: StoreCredentialRequest, request_id: str
     ) -> StoredSummary:
-        developer_id = caller.developer_id
+        return self.store_as(caller.developer_id, caller.key_id, "store", request, request_id)
+
+    def store_as(
+        self,
+        developer_id: str,
+        actor: str,
+        action: str,
+        request: StoreCredentialRequest,
+        request_id: str,
+        outcome: str | None = None,
+    ) -> StoredSummary:
+        """A store on the developer's behalf; ``action`` names it in the audit trail
+        (``store``, or ``connect`` when a connect session brought the tokens)."""
         record_id = credential_id(developer_id, request.principal_id, request.service)
         plaintexts = {ACCESS_TOKEN: request.access_token.encode("utf-8")}
         if request.refresh_token is not None:
@@ -84,8 +114,17 @@ class VaultService:
             token_expires_at=request.expiry_micros(),
             now=now,
         )
-        audit = self._audit_factory(caller, "store", request_id)(
-            record_id, request.principal_id, request.service
+        audit = AuditEntry(
+            entry_id=new_audit_id(),
+            action=action,
+            developer_id=developer_id,
+            actor=actor,
+            credential_id=record_id,
+            principal_id=request.principal_id,
+            service=request.service,
+            request_id=request_id,
+            at=now_micros(),
+            outcome=outcome,
         )
         result = self._store.upsert(write, audit)
         return StoredSummary(
@@ -105,10 +144,7 @@ class VaultService:
             after = decode_cursor(
                 secret, developer_id, query.principal_id, query.service, query.cursor
             )
-        # One query: ask for one more than the page to learn whether another follows.
-        found = self._store.list_page(
-            PageQuery(developer_id, query.principal_id, query.service, query.page_size + 1, after)
-        )
+        found = self._matching(query, developer_id, after)
         page = list(found[: query.page_size])
         next_cursor = None
         if len(found) > query.page_size:
@@ -122,6 +158,50 @@ class VaultService:
             )
         return Page(page, next_cursor)
 
+    def _matching(
+        self, query: ListCredentialsQuery, developer_id: str, after: tuple[int, str] | None
+    ) -> Sequence[StoredCredential]:
+        """Up to one more than the page (to learn whether another follows). Without the
+        status or expiry filters that is one query; with them, store pages are read and
+        filtered here until enough match (a bounded number of pages)."""
+        wanted = query.page_size + 1
+        stored_status = "needs_reauth" if query.status == "needs_reauth" else None
+        if query.status in (None, "needs_reauth") and query.expiring_before is None:
+            return list(
+                self._store.list_page(
+                    PageQuery(
+                        developer_id,
+                        query.principal_id,
+                        query.service,
+                        wanted,
+                        after,
+                        stored_status,
+                    )
+                )
+            )
+        before = query.expiring_before_micros()
+        now = now_micros()
+        matched: list[StoredCredential] = []
+        for _ in range(_SCAN_PAGES):
+            batch = self._store.list_page(
+                PageQuery(
+                    developer_id, query.principal_id, query.service, 1000, after, stored_status
+                )
+            )
+            for stored in batch:
+                expires = stored.token_expires_at
+                if before is not None and (expires is None or expires >= before):
+                    continue
+                if query.status is not None and self.status_of(stored, now) != query.status:
+                    continue
+                matched.append(stored)
+                if len(matched) == wanted:
+                    return matched
+            if len(batch) < 1000:
+                break
+            after = (batch[-1].created_at, batch[-1].credential_id)
+        return matched
+
     def get(self, caller: ApiKeyRecord, record_id: str) -> StoredCredential:
         stored = (
             self._store.get(caller.developer_id, record_id) if is_credential_id(record_id) else None
@@ -132,6 +212,11 @@ class VaultService:
 
     def delete(self, caller: ApiKeyRecord, record_id: str, request_id: str) -> None:
         audit_for = self._audit_factory(caller, "delete", request_id)
+        if self._revoker is not None and is_credential_id(record_id):
+            stored = self._store.get(caller.developer_id, record_id)
+            if stored is None:
+                raise NotFound("no such credential")
+            audit_for = _with_outcomes(audit_for, self._revoker([stored]))
         if not is_credential_id(record_id) or not self._store.delete(
             caller.developer_id, record_id, audit_for
         ):
@@ -139,12 +224,30 @@ class VaultService:
 
     def erase(self, caller: ApiKeyRecord, principal_id: str, request_id: str) -> int:
         audit_for = self._audit_factory(caller, "erase", request_id)
+        if self._revoker is not None:
+            audit_for = _with_outcomes(
+                audit_for, self._revoker(self._principal_records(caller, principal_id))
+            )
         deleted = self._store.erase(caller.developer_id, principal_id, audit_for)
         if deleted == 0:
             # Every erase is audited, also one that found nothing to delete.
             nothing = replace(audit_for("", principal_id, ""), credential_id=None, service=None)
             self._store.record(nothing)
         return deleted
+
+    def _principal_records(
+        self, caller: ApiKeyRecord, principal_id: str
+    ) -> builtins.list[StoredCredential]:
+        records: list[StoredCredential] = []
+        after = None
+        while True:
+            page = self._store.list_page(
+                PageQuery(caller.developer_id, principal_id, None, 1000, after)
+            )
+            records.extend(page)
+            if len(page) < 1000:
+                return records
+            after = (page[-1].created_at, page[-1].credential_id)
 
     @staticmethod
     def _audit_factory(caller: ApiKeyRecord, action: str, request_id: str) -> AuditFactory:
@@ -162,3 +265,10 @@ class VaultService:
             )
 
         return entry
+
+
+def _with_outcomes(audit_for: AuditFactory, outcomes: dict[str, str]) -> AuditFactory:
+    def entry(record_id: str, principal_id: str, service: str) -> AuditEntry:
+        return replace(audit_for(record_id, principal_id, service), outcome=outcomes.get(record_id))
+
+    return entry

@@ -177,7 +177,10 @@ def copy_record(source_id: str, target_id: str) -> None:
     else:
         with store._db.transaction() as connection:
             connection.execute(
-                "INSERT INTO credentials SELECT ?, developer_id, principal_id, service,"
+                "INSERT INTO credentials (id, developer_id, principal_id, service,"
+                " credential_type, access_token, refresh_token, token_expires_at,"
+                " metadata_json, created_at, updated_at)"
+                " SELECT ?, developer_id, principal_id, service,"
                 " credential_type, access_token, refresh_token, token_expires_at,"
                 " metadata_json, created_at, updated_at FROM credentials WHERE id = ?",
                 (target_id, source_id),

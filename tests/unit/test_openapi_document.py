@@ -31,6 +31,15 @@ RESOLVE = "/v1/vault/credentials/resolve"
 WEBHOOK = "/v1/vault/webhooks/grantex"
 SPEC = "/openapi.json"
 AUDIT = "/v1/vault/audit"
+REFRESH = "/v1/vault/credentials/{id}/refresh"
+PROVIDERS = "/v1/vault/providers"
+PROVIDER = "/v1/vault/providers/{service}"
+BODILESS_POSTS = {REFRESH}
+CONNECT_SESSIONS = "/v1/vault/connect-sessions"
+CONNECT_SESSION = "/v1/vault/connect-sessions/{id}"
+CONNECT_OPEN = "/v1/vault/connect/{id}"
+CONNECT_CALLBACK = "/v1/vault/oauth/callback"
+BROWSER_PATHS = {CONNECT_OPEN, CONNECT_CALLBACK}  # no auth; pages and redirects
 
 # (method, path) -> operationId, and the statuses CONTRACT.md says each can answer.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
@@ -50,6 +59,15 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ("post", WEBHOOK): ("receiveGrantexWebhook", {200, 400, 401, 404, 413, 415, 429, 500, 503}),
     ("get", SPEC): ("getOpenApiDocument", {200}),
     ("get", AUDIT): ("listAuditEntries", {200, 400, 401, 429, 500, 503}),
+    ("post", REFRESH): ("refreshCredential", {200, 400, 401, 404, 429, 500, 503}),
+    ("get", PROVIDERS): ("listProviders", {200, 401, 429, 500, 503}),
+    ("put", PROVIDER): ("putProvider", {200, 400, 401, 415, 429, 500, 503}),
+    ("get", PROVIDER): ("getProvider", {200, 400, 401, 404, 429, 500, 503}),
+    ("delete", PROVIDER): ("deleteProvider", {204, 400, 401, 404, 429, 500, 503}),
+    ("post", CONNECT_SESSIONS): ("createConnectSession", {201, 400, 401, 413, 415, 429, 500, 503}),
+    ("get", CONNECT_SESSION): ("getConnectSession", {200, 401, 404, 429, 500, 503}),
+    ("get", CONNECT_OPEN): ("openConnectSession", {302, 400, 404, 409, 500, 503}),
+    ("get", CONNECT_CALLBACK): ("connectCallback", {200, 302, 400, 500, 503}),
 }
 CONTRACT_CODES = {
     "BAD_REQUEST": 400,
@@ -151,7 +169,20 @@ def test_info_servers_tags_and_security_schemes() -> None:
 
 
 def test_the_paths_are_the_contracts() -> None:
-    assert set(DOCUMENT["paths"]) == {LIST, ONE, EXCHANGE, RESOLVE, WEBHOOK, SPEC, AUDIT}
+    assert set(DOCUMENT["paths"]) == {
+        LIST,
+        ONE,
+        EXCHANGE,
+        RESOLVE,
+        WEBHOOK,
+        SPEC,
+        AUDIT,
+        REFRESH,
+        PROVIDERS,
+        PROVIDER,
+        CONNECT_SESSIONS,
+        CONNECT_SESSION,
+    } | (BROWSER_PATHS)
     documented = {
         (method, template): operation["operationId"]
         for method, template, operation in all_operations()
@@ -172,7 +203,7 @@ def test_every_operation_has_id_summary_security_and_responses(
     assert operation["summary"].strip()
     assert operation["description"].strip()
     assert "security" in operation, "security (or an explicit []) is required"
-    if method == "options" or template == SPEC:
+    if method == "options" or template == SPEC or template in BROWSER_PATHS:
         assert operation["security"] == []
     elif template == EXCHANGE:
         assert operation["security"] == [{"grantToken": []}, {"grantTokenDpop": []}]
@@ -187,7 +218,7 @@ def test_every_operation_has_id_summary_security_and_responses(
     documented = {int(status) for status in operation["responses"]}
     assert expected <= documented, f"missing {sorted(expected - documented)}"
     assert 413 in documented  # the body size is checked before anything else
-    if method in ("post", "put", "patch"):
+    if method in ("post", "put", "patch") and template not in BODILESS_POSTS:
         body = operation["requestBody"]
         assert body["required"] is True
         assert list(body["content"]) == ["application/json"]
@@ -214,7 +245,17 @@ def test_each_error_response_pins_its_code_to_its_status() -> None:
         for status, response in operation["responses"].items():
             if int(status) < 400:
                 continue
-            resolved, _pointer = CHECKER.resolve(response["$ref"][1:])
+            resolved, pointer = (
+                CHECKER.resolve(response["$ref"][1:])
+                if "$ref" in response
+                else (
+                    response,
+                    f"{method} {template} {status}",
+                )
+            )
+            if "text/html" in resolved["content"]:
+                assert template in BROWSER_PATHS, pointer  # a connect page, not an API error
+                continue
             schema = resolved["content"]["application/json"]["schema"]
             allowed = CONTRACT_CODES_BY_STATUS[int(status)]
             if "allOf" in schema:
@@ -227,7 +268,13 @@ def test_each_error_response_pins_its_code_to_its_status() -> None:
 
 def test_response_objects_are_closed_and_request_bodies_open() -> None:
     schemas = DOCUMENT["components"]["schemas"]
-    for name in ("StoreCredentialRequest", "ExchangeRequest", "ResolveRequest", "WebhookEvent"):
+    for name in (
+        "StoreCredentialRequest",
+        "ExchangeRequest",
+        "ResolveRequest",
+        "WebhookEvent",
+        "CreateConnectSessionRequest",
+    ):
         assert schemas[name]["additionalProperties"] is True, name
     for name in (
         "StoreCredentialResponse",
@@ -241,6 +288,8 @@ def test_response_objects_are_closed_and_request_bodies_open() -> None:
         "Error",
         "CredentialExpiredError",
         "FieldDetail",
+        "ConnectSessionCreated",
+        "ConnectSession",
     ):
         schema = schemas[name]
         assert schema["additionalProperties"] is False, name
@@ -353,6 +402,9 @@ def item(**changes: Any) -> dict[str, Any]:
         **stored(),
         "tokenExpiresAt": T1,
         "hasRefreshToken": True,
+        "status": "active",
+        "lastRefreshedAt": None,
+        "lastError": None,
         "metadata": {"scopes": ["repo"]},
         **changes,
     }

@@ -61,10 +61,12 @@ def owned_credential(snapshot: Any, developer_id: str) -> StoredCredential | Non
     data = snapshot.to_dict() if snapshot.exists else None
     if data is None or data.get("developerId") != developer_id:
         return None
-    return credential_from(snapshot.id, data)
+    return credential_from(snapshot.id, data, snapshot.update_time)
 
 
-def credential_from(credential_id: str, data: dict[str, Any]) -> StoredCredential:
+def credential_from(
+    credential_id: str, data: dict[str, Any], update_time: Any = None
+) -> StoredCredential:
     return StoredCredential(
         credential_id=credential_id,
         developer_id=data["developerId"],
@@ -77,6 +79,12 @@ def credential_from(credential_id: str, data: dict[str, Any]) -> StoredCredentia
         metadata_json=data.get("metadata"),
         created_at=data["createdAt"],
         updated_at=data["updatedAt"],
+        status=data.get("status") or "active",
+        last_refreshed_at=data.get("lastRefreshedAt"),
+        last_error=data.get("lastError"),
+        lease_holder=data.get("refreshLeaseHolder"),
+        lease_until=data.get("refreshLeaseUntil"),
+        revision=update_time,
     )
 
 

@@ -44,6 +44,7 @@ from vault.adapters.firestore_codec import (
     type_from_codes,
 )
 from vault.adapters.firestore_gateway import FIRESTORE_UNAVAILABLE, FirestoreGateway
+from vault.adapters.firestore_refresh import FirestoreRefreshLease
 from vault.errors import DependencyUnavailable
 from vault.ports import (
     DEFAULT_CREDENTIAL_TYPE,
@@ -62,7 +63,7 @@ _WRITES_PER_BATCH = 500  # Firestore's limit for one commit
 _DELETE_ATTEMPTS = 3
 
 
-class FirestoreCredentialStore:
+class FirestoreCredentialStore(FirestoreRefreshLease):
     def __init__(self, gateway: FirestoreGateway) -> None:
         self._gw = gateway
         self._credentials = gateway.client.collection(CREDENTIALS)
@@ -77,6 +78,11 @@ class FirestoreCredentialStore:
             "tokenExpiresAt": write.token_expires_at,
             "createdAt": firestore.Minimum(write.now),
             "updatedAt": write.now,
+            # A store is a fresh start: status active, no error, no refresh lease.
+            "status": "active",
+            "lastError": None,
+            "refreshLeaseHolder": None,
+            "refreshLeaseUntil": None,
         }
         if write.credential_type is KEEP:
             document.update({field: firestore.Maximum(0) for field in TYPE_CODE_FIELDS})
@@ -124,6 +130,8 @@ class FirestoreCredentialStore:
             )
         if query.service is not None:
             request = request.where(filter=firestore.FieldFilter("service", "==", query.service))
+        if query.status is not None:
+            request = request.where(filter=firestore.FieldFilter("status", "==", query.status))
         request = request.order_by("createdAt", direction=firestore.Query.DESCENDING).order_by(
             "__name__", direction=firestore.Query.DESCENDING
         )
@@ -138,7 +146,10 @@ class FirestoreCredentialStore:
         snapshots = self._gw.call(
             lambda: list(request.stream(retry=self._gw.retry, timeout=self._gw.timeout))
         )
-        return [credential_from(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]
+        return [
+            credential_from(snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
+            for snapshot in snapshots
+        ]
 
     def delete(self, developer_id: str, credential_id: str, audit_for: AuditFactory) -> bool:
         # Read (to confirm the owner), then delete on the condition that the document

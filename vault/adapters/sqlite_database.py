@@ -108,7 +108,46 @@ CREATE TABLE IF NOT EXISTS vault_state (
 );
 CREATE INDEX IF NOT EXISTS audit_newest_first
     ON audit (developer_id, at DESC, entry_id DESC);
+CREATE TABLE IF NOT EXISTS providers (
+    developer_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    client_secret BLOB,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (developer_id, service)
+);
+CREATE TABLE IF NOT EXISTS connect_sessions (
+    id TEXT PRIMARY KEY,
+    developer_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    scopes_json TEXT NOT NULL,
+    redirect_url TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    credential_id TEXT,
+    error TEXT,
+    state_digest TEXT,
+    sealed_verifier BLOB,
+    opened_at INTEGER,
+    redeemed_at INTEGER,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connect_sessions_by_expiry ON connect_sessions (expires_at);
 """
+
+# Columns added to credentials after the first release (managed refresh): an older data
+# dir gains them on open. NULL status reads as `active`.
+_REFRESH_COLUMNS = (
+    ("status", "TEXT"),
+    ("last_refreshed_at", "INTEGER"),
+    ("last_error", "TEXT"),
+    ("lease_holder", "TEXT"),
+    ("lease_until", "INTEGER"),
+)
 
 
 _CHECKPOINT_EVERY = 256  # commits of this process between two passive checkpoints
@@ -139,6 +178,10 @@ class SqliteDatabase:
             columns = {row[1] for row in connection.execute("PRAGMA table_info(audit)")}
             if "outcome" not in columns:  # a data dir from before audit outcomes
                 connection.execute("ALTER TABLE audit ADD COLUMN outcome TEXT")
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(credentials)")}
+            for name, kind in _REFRESH_COLUMNS:
+                if name not in columns:  # names and types from the fixed tuple above
+                    connection.execute(f"ALTER TABLE credentials ADD COLUMN {name} {kind}")
         except sqlite3.OperationalError:
             raise DependencyUnavailable(reason="disk_unavailable") from None
 

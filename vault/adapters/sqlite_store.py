@@ -20,6 +20,7 @@ from vault.ports import (
     CredentialWrite,
     ExchangeLookup,
     PageQuery,
+    RefreshCommit,
     StoredCredential,
     WriteResult,
 )
@@ -32,6 +33,8 @@ def _upsert_sql(kept: frozenset[str]) -> str:
     updated = ["access_token", "token_expires_at", "updated_at"]
     updated += [column for column in _OPTIONAL_COLUMNS if column not in kept]
     assignments = ", ".join(f"{column} = excluded.{column}" for column in updated)
+    # A store is a fresh start: status active, no error, no refresh lease.
+    assignments += ", status = NULL, last_error = NULL, lease_holder = NULL, lease_until = NULL"
     # Column names come from the fixed tuple above, never from input.
     insert = (
         "INSERT INTO credentials (id, developer_id, principal_id, service, credential_type,"
@@ -90,6 +93,9 @@ class SqliteCredentialStore:
         if query.service is not None:
             conditions.append("service = ?")
             parameters.append(query.service)
+        if query.status is not None:
+            conditions.append("coalesce(status, 'active') = ?")
+            parameters.append(query.status)
         if query.after is not None:
             conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
             parameters += [query.after[0], query.after[0], query.after[1]]
@@ -190,6 +196,60 @@ class SqliteCredentialStore:
         )
         return [AuditEntry(*row) for row in rows]
 
+    def expiring(
+        self, before: int, limit: int, after: tuple[int, str] | None
+    ) -> Sequence[StoredCredential]:
+        conditions = "token_expires_at < ?"
+        parameters: list[object] = [before]
+        if after is not None:
+            conditions += " AND (token_expires_at > ? OR (token_expires_at = ? AND id > ?))"
+            parameters += [after[0], after[0], after[1]]
+        rows = self._db.query(
+            _SELECT_CREDENTIALS + " WHERE " + conditions + " ORDER BY token_expires_at, id LIMIT ?",
+            [*parameters, limit],
+        )
+        return [_credential(row) for row in rows]
+
+    def begin_refresh(self, stored: StoredCredential, holder: str, now: int, until: int) -> object:
+        # One UPDATE under the writer lock: it takes the lease only if the record is
+        # as it was read and no other holder's lease is still running.
+        with self._db.transaction() as connection:
+            taken = connection.execute(
+                "UPDATE credentials SET lease_holder = ?, lease_until = ?"
+                " WHERE id = ? AND developer_id = ? AND updated_at = ?"
+                " AND (lease_until IS NULL OR lease_until <= ?)",
+                (holder, until, stored.credential_id, stored.developer_id, stored.updated_at, now),
+            ).rowcount
+        return (stored.updated_at, holder) if taken == 1 else None
+
+    def finish_refresh(self, commit: RefreshCommit, revision: object, audit: AuditEntry) -> bool:
+        assert isinstance(revision, tuple)
+        assignments = [
+            "status = ?",
+            "last_error = ?",
+            "lease_holder = NULL",
+            "lease_until = NULL",
+            "updated_at = ?",
+        ]
+        values: list[object] = [commit.status, commit.last_error, commit.now]
+        if commit.access_token is not None:
+            assignments += ["access_token = ?", "token_expires_at = ?", "last_refreshed_at = ?"]
+            values += [commit.access_token, commit.token_expires_at, commit.now]
+            if commit.refresh_token is not KEEP:
+                assignments.append("refresh_token = ?")
+                values.append(commit.refresh_token)
+        with self._db.transaction() as connection:
+            changed = connection.execute(
+                # Column names from the fixed list above, never from input.
+                "UPDATE credentials SET "  # noqa: S608
+                + ", ".join(assignments)
+                + " WHERE id = ? AND developer_id = ? AND updated_at = ? AND lease_holder = ?",
+                (*values, commit.credential_id, commit.developer_id, *revision),
+            ).rowcount
+            if changed == 1:
+                _insert_audit(connection, audit)
+        return changed == 1
+
 
 _SELECT_AUDIT = (
     "SELECT entry_id, action, developer_id, actor, credential_id, principal_id,"
@@ -197,7 +257,8 @@ _SELECT_AUDIT = (
 )
 _SELECT_CREDENTIALS = (
     "SELECT id, developer_id, principal_id, service, credential_type, access_token,"
-    " refresh_token, token_expires_at, metadata_json, created_at, updated_at FROM credentials"
+    " refresh_token, token_expires_at, metadata_json, created_at, updated_at, status,"
+    " last_refreshed_at, last_error, lease_holder, lease_until FROM credentials"
 )
 
 
@@ -214,6 +275,12 @@ def _credential(row: sqlite3.Row) -> StoredCredential:
         metadata_json=row[8],
         created_at=row[9],
         updated_at=row[10],
+        status=row[11] or "active",
+        last_refreshed_at=row[12],
+        last_error=row[13],
+        lease_holder=row[14],
+        lease_until=row[15],
+        revision=(row[10], row[14]),
     )
 
 

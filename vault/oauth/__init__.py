@@ -1,0 +1,1 @@
+"""OAuth providers and managed refresh: the vault keeps the tokens it holds alive."""
