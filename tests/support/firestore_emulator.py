@@ -1,67 +1,21 @@
-"""Start the official Cloud Firestore emulator on a free loopback port."""
+"""The Firestore emulator for the test session: vault/devstack's (which ``make run-gcp``
+uses too), with its output written to a log file of the session's."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
-KNOWN_LOCATIONS = (
-    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator",
-    "/usr/share/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator",
-)
+from vault.devstack import firestore_emulator as _devstack
+from vault.devstack.firestore_emulator import KNOWN_LOCATIONS, find_emulator, free_port
+
+__all__ = ["KNOWN_LOCATIONS", "FirestoreEmulator", "find_emulator", "free_port"]
 
 
-def find_emulator() -> str | None:
-    explicit = os.environ.get("VAULT_TEST_FIRESTORE_EMULATOR")
-    candidates = [explicit] if explicit else []
-    candidates += [shutil.which("cloud_firestore_emulator") or "", *KNOWN_LOCATIONS]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class FirestoreEmulator:
+class FirestoreEmulator(_devstack.FirestoreEmulator):
     def __init__(self, executable: str, log_path: Path) -> None:
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self._log = log_path.open("wb")
-        self._process = subprocess.Popen(
-            [executable, "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the Firestore emulator exited ({self._process.returncode})")
-            try:
-                with urllib.request.urlopen(f"http://{self.host}/", timeout=1) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the Firestore emulator did not become ready in time")
+        self._log_file = log_path.open("wb")
+        super().__init__(executable, self._log_file)
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            os.killpg(self._process.pid, 15)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, 9)
-        self._log.close()
+        super().stop()
+        self._log_file.close()
