@@ -18,6 +18,7 @@ from vault.errors import ConfigurationError
 from vault.exchange import ExchangeService
 from vault.grants import GrantVerifier, JwksCache, fetch_jwks
 from vault.guard import RequestGuard
+from vault.keys.ports import StateStore
 from vault.oauth.connect import ConnectService, Services
 from vault.oauth.connect_providers import StoredConnectProviders
 from vault.oauth.connect_sessions import ConnectSessionStore
@@ -57,6 +58,7 @@ class Vault:
     revocations: RevocationStore
     webhooks: WebhookReceiver | None  # None: no VAULT_GRANTEX_WEBHOOK_SECRET, no route
     proofs: ProofVerifier  # DPoP proofs of key-bound grant tokens
+    state: StateStore  # the vault's own cursors and checkpoints
     providers: ProviderService
     refresher: Refresher
     connect_sessions: ConnectSessionStore
@@ -73,6 +75,7 @@ class Adapters:
     references: ReferenceStore
     revocations: RevocationStore
     proof_replays: ProofReplayStore
+    state: StateStore
     providers: ProviderStore
     connect_sessions: ConnectSessionStore
 
@@ -125,6 +128,7 @@ def build(settings: Settings) -> Vault:
         if settings.grantex_webhook_secret is None
         else WebhookReceiver(adapters.revocations, settings.grant_max_lifetime_seconds),
         proofs=ProofVerifier(adapters.proof_replays, settings.public_base_url),
+        state=adapters.state,
         providers=providers,
         refresher=refresher,
         connect_sessions=adapters.connect_sessions,
@@ -190,6 +194,7 @@ def _local_adapters(settings: Settings) -> Adapters:
     from vault.adapters.sqlite_providers import SqliteProviderStore
     from vault.adapters.sqlite_references import SqliteReferenceStore
     from vault.adapters.sqlite_revocations import SqliteRevocationStore
+    from vault.adapters.sqlite_sealed import SqliteStateStore
     from vault.adapters.sqlite_store import SqliteCredentialStore
 
     database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
@@ -210,6 +215,7 @@ def _local_adapters(settings: Settings) -> Adapters:
         proof_replays=SqliteProofReplayStore(database),
         providers=SqliteProviderStore(database),
         connect_sessions=SqliteConnectSessionStore(database),
+        state=SqliteStateStore(database),
     )
 
 
@@ -225,6 +231,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
     from vault.adapters.firestore_providers import FirestoreProviderStore
     from vault.adapters.firestore_references import FirestoreReferenceStore
     from vault.adapters.firestore_revocations import FirestoreRevocationStore
+    from vault.adapters.firestore_sealed import FirestoreStateStore
     from vault.adapters.firestore_store import FirestoreCredentialStore
 
     assert settings.kms_key is not None  # Settings checked it
@@ -248,6 +255,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
         proof_replays=FirestoreProofReplayStore(gateway),
         providers=FirestoreProviderStore(gateway),
         connect_sessions=FirestoreConnectSessionStore(gateway),
+        state=FirestoreStateStore(gateway),
     )
 
 

@@ -308,12 +308,6 @@ class RevocationStore(Protocol):
         """Drop a denylist entry (a suspended grant resumed at the issuer)."""
         ...
 
-    def read_state(self, name: str) -> str | None:
-        """A small named value the vault keeps for itself (the revocation feed cursor)."""
-        ...
-
-    def write_state(self, name: str, value: str) -> None: ...
-
 
 class ProofReplayStore(Protocol):
     """The DPoP proofs already used, shared by every instance (RFC 9449 section 11.1)."""

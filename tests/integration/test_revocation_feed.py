@@ -92,7 +92,7 @@ def test_a_streamed_revocation_is_denied_and_the_cursor_survives_a_restart(feed,
     assert snapshots_after == snapshots_before
     streams = [query for path, query in feed.requests if path == "/v1/revocations/stream"]
     assert streams[-1]["since"] == ["1"]
-    assert get_vault().revocations.read_state("revocations.cursor") == "3"
+    assert get_vault().state.load("revocations.cursor") == {"cursor": 3}
 
 
 def test_a_stale_feed_fails_loudly(feed, client):

@@ -15,7 +15,6 @@ API_KEYS = "apiKeys"
 DENYLISTS = {"grant": "revokedGrants", "token": "revokedTokens"}
 REFERENCES = "vaultCredentialRefs"
 DELIVERIES = "vaultWebhookDeliveries"
-STATE = "vaultState"
 
 _TYPE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz._-"
 _TYPE_BASE = len(_TYPE_ALPHABET) + 1  # 0 marks "no symbol"

@@ -1,6 +1,6 @@
 """Issuer revocations in Firestore: denylist entries (``revokedGrants``,
-``revokedTokens``: the exchange reads them in its one ``get_all``), webhook delivery ids
-(``vaultWebhookDeliveries``) and the vault's small state values (``vaultState``).
+``revokedTokens``: the exchange reads them in its one ``get_all``) and webhook delivery
+ids (``vaultWebhookDeliveries``).
 
 A delivery is ONE commit: ``create`` of the delivery id (which fails with ALREADY_EXISTS
 when the id was seen before, so a replayed delivery writes nothing), the denials and the
@@ -20,7 +20,6 @@ from vault.adapters.firestore_codec import (
     AUDIT,
     DELIVERIES,
     DENYLISTS,
-    STATE,
     audit_document,
     denylist_id,
     expiry_timestamp,
@@ -64,20 +63,6 @@ class FirestoreRevocationStore:
     def allow(self, kind: str, identifier: str) -> None:
         reference = self._gw.client.collection(DENYLISTS[kind]).document(denylist_id(identifier))
         self._gw.call(partial(reference.delete, retry=self._gw.retry, timeout=self._gw.timeout))
-
-    def read_state(self, name: str) -> str | None:
-        reference = self._gw.client.collection(STATE).document(name)
-        snapshot = self._gw.call(
-            partial(reference.get, retry=self._gw.retry, timeout=self._gw.timeout)
-        )
-        value = (snapshot.to_dict() or {}).get("value") if snapshot.exists else None
-        return value if isinstance(value, str) else None
-
-    def write_state(self, name: str, value: str) -> None:
-        reference = self._gw.client.collection(STATE).document(name)
-        self._gw.call(
-            partial(reference.set, {"value": value}, retry=self._gw.retry, timeout=self._gw.timeout)
-        )
 
     def _add_denials(self, batch: object, denials: Sequence[Denial]) -> None:
         for denial in denials:

@@ -1,5 +1,5 @@
 """Issuer revocations in the embedded database: the denylist (table ``revoked``, which
-the exchange reads), webhook delivery ids, and the vault's own small state values."""
+the exchange reads) and webhook delivery ids."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from vault.adapters.sqlite_database import SqliteDatabase
 from vault.adapters.sqlite_store import insert_audit
 from vault.ports import AuditEntry, Denial
-from vault.timefmt import now_micros
 
 _PRUNE_BATCH = 500
 
@@ -42,19 +41,6 @@ class SqliteRevocationStore:
         with self._db.transaction() as connection:
             connection.execute(
                 "DELETE FROM revoked WHERE kind = ? AND identifier = ?", (kind, identifier)
-            )
-
-    def read_state(self, name: str) -> str | None:
-        rows = self._db.query("SELECT value FROM vault_state WHERE name = ?", (name,))
-        return str(rows[0][0]) if rows else None
-
-    def write_state(self, name: str, value: str) -> None:
-        with self._db.transaction() as connection:
-            connection.execute(
-                "INSERT INTO vault_state (name, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
-                " updated_at = excluded.updated_at",
-                (name, value, now_micros()),
             )
 
 

@@ -43,7 +43,7 @@ def _sync(arguments: argparse.Namespace) -> int:
     settings = vault.settings
     if settings.grantex_base_url is None or settings.grantex_api_key is None:
         raise ValueError("revocations sync needs VAULT_GRANTEX_BASE_URL and VAULT_GRANTEX_API_KEY")
-    sink = StoreSink(vault.revocations, settings.grant_max_lifetime_seconds)
+    sink = StoreSink(vault.revocations, vault.state, settings.grant_max_lifetime_seconds)
     feed = open_feed(
         settings.grantex_base_url, settings.grantex_api_key, sink, arguments.stale_after
     )

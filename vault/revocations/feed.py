@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from vault.keys.ports import StateStore
 from vault.ports import Denial, RevocationStore
 from vault.timefmt import now_micros, to_micros
 
@@ -36,8 +37,9 @@ CURSOR_STATE = "revocations.cursor"
 class StoreSink:
     """Writes feed entries to the store; counts what it applied."""
 
-    def __init__(self, store: RevocationStore, keep_seconds: int) -> None:
+    def __init__(self, store: RevocationStore, state: StateStore, keep_seconds: int) -> None:
         self._store = store
+        self._state = state
         self._keep = keep_seconds * 1_000_000
         self._lock = threading.Lock()
         self.applied = 0
@@ -70,11 +72,12 @@ class StoreSink:
             self.applied += number
 
     def cursor(self) -> int | None:
-        raw = self._store.read_state(CURSOR_STATE)
-        return int(raw) if raw is not None and raw.isdigit() else None
+        saved = self._state.load(CURSOR_STATE)
+        cursor = None if saved is None else saved.get("cursor")
+        return cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
 
     def save_cursor(self, cursor: int) -> None:
-        self._store.write_state(CURSOR_STATE, str(cursor))
+        self._state.save(CURSOR_STATE, {"cursor": cursor})
 
 
 def _micros(text: str | None, default: int) -> int:
