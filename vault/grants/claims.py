@@ -59,14 +59,14 @@ def read_claims(claims: dict[str, Any]) -> GrantClaims:
 
 
 def _thumbprint(confirmation: Any) -> str | None:
-    """``cnf.jkt`` (RFC 9449 section 6.1), or None for a bearer token."""
+    """``cnf.jkt`` (RFC 9449 section 6.1), or None for a bearer token (no ``cnf``). A
+    ``cnf`` without ``jkt`` binds the token some other way (RFC 7800: ``x5t#S256``, a
+    ``jwk``) that the vault cannot check: refused, never taken for a bearer token."""
     if confirmation is None:
         return None
     if not isinstance(confirmation, dict):
         raise Unauthorized(reason="bad_claims")
     jkt = confirmation.get("jkt")
-    if jkt is None:
-        return None
     if not isinstance(jkt, str) or not jkt:
         raise Unauthorized(reason="bad_claims")
     return jkt
