@@ -104,6 +104,9 @@ CREATE TABLE IF NOT EXISTS dpop_proofs (
     PRIMARY KEY (thumbprint, jti)
 );
 CREATE INDEX IF NOT EXISTS dpop_proofs_by_expiry ON dpop_proofs (expires_at);
+CREATE TABLE IF NOT EXISTS grant_suspensions (
+    identifier TEXT PRIMARY KEY
+);
 """
 
 
