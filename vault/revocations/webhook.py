@@ -12,8 +12,8 @@ delivery never double-applies and a failed write leaves nothing behind.
 ``parentGrnt`` against the same denylist, so the grants delegated directly from a
 revoked grant are refused whether or not the delivery says ``cascade``. Deeper ones are
 not: ``parentGrnt`` names only the immediate parent, the issuer sends one delivery for
-the root of the tree it revoked, and the vault does not know the tree. Those are
-denied by the revocation feed, which lists every grant of the tree.
+the root of the tree it revoked, and the vault does not know the tree. Only a feed
+entry (or an operator's ``grants revoke``) naming such a grant denies it.
 """
 
 from __future__ import annotations
