@@ -47,6 +47,9 @@ def verify_signature(body: bytes, headers: Any, secret: str) -> None:
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     if not signature or not timestamp:
         raise Unauthorized(reason="webhook_unsigned")
+    if not (signature.isascii() and timestamp.isascii()):
+        # the SDK's hmac.compare_digest raises TypeError on non-ASCII text
+        raise Unauthorized(reason="webhook_bad_signature")
     if not verify_webhook(body, signature, timestamp, secret, tolerance_seconds=TOLERANCE_SECONDS):
         raise Unauthorized(reason="webhook_bad_signature")
 
