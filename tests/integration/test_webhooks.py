@@ -142,7 +142,7 @@ def refused_deliveries() -> dict[str, tuple[bytes, dict[str, str]]]:
     event = revoked("grnt_target", "evt_refused")
     body, good = signed(event)
     stale_body, stale = signed(event, timestamp=int(time.time()) - 301)
-    future_body, future = signed(event, timestamp=int(time.time()) + 301)
+    future_body, future = signed(event, timestamp=int(time.time()) + 330)
     wrong_body, wrong = signed(event, secret="whsec_not_ours")
     legacy = {
         "Content-Type": "application/json",
