@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -285,3 +287,17 @@ def test_a_reference_stops_resolving_once_its_token_is_revoked(client, issuer, a
     assert response.status_code == 403
     assert response.get_json()["code"] == "GRANT_INACTIVE"
     assert TOKEN not in response.get_data(as_text=True)
+
+
+def test_a_reference_does_not_outlive_the_grant_token_it_was_issued_to(
+    client, issuer, api_key, stored
+):
+    # A token that expires in a minute must not leave a handle that resolves for five.
+    expires = int(time.time()) + 60
+    response = refer(client, exact(issuer, grnt="grnt_short", exp=expires))
+
+    assert response.status_code == 200
+    reference_expires = datetime.fromisoformat(
+        response.get_json()["referenceExpiresAt"].replace("Z", "+00:00")
+    )
+    assert reference_expires.timestamp() <= expires

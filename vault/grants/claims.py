@@ -25,13 +25,14 @@ class GrantClaims:
     agent: str | None  # agt
     parent_grant_id: str | None = None  # parentGrnt, on delegated grants
     key_thumbprint: str | None = None  # cnf.jkt: the token is bound to this DPoP key
+    expires_at: int | None = None  # exp, epoch microseconds: nothing made from it outlives it
 
     @property
     def limiter_key(self) -> str:
         return "grant:" + (self.grant_id or "jti:" + self.token_id)
 
 
-def read_claims(claims: dict[str, Any]) -> GrantClaims:
+def read_claims(claims: dict[str, Any], expires_at: int | None = None) -> GrantClaims:
     if not is_unicode_text(claims):
         raise Unauthorized(reason="bad_claims")
 
@@ -55,6 +56,7 @@ def read_claims(claims: dict[str, Any]) -> GrantClaims:
         agent=text("agt", required=False),
         parent_grant_id=text("parentGrnt", required=False),
         key_thumbprint=_thumbprint(claims.get("cnf")),
+        expires_at=expires_at,
     )
 
 

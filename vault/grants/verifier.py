@@ -79,7 +79,8 @@ class GrantVerifier:
         for key in candidates:
             claims = self._decode(token, key)
             if claims is not None:
-                return read_claims(claims), float(claims["exp"])
+                expires_at = float(claims["exp"])
+                return read_claims(claims, int(expires_at * 1_000_000)), expires_at
         raise Unauthorized(reason="bad_signature")
 
     def _decode(self, token: str, key: Any) -> dict[str, Any] | None:
