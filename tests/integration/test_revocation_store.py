@@ -4,6 +4,7 @@ an entry already there keeps the later of two expiries."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -114,3 +115,82 @@ def test_an_entry_keeps_the_later_expiry(backend_env, client):
     store.deny([Denial("grant", "grnt_long", later - 19 * DAY)])
 
     assert stored_expiry(backend_env["VAULT_BACKEND"], "grnt_long") == later
+
+
+def test_racing_deliveries_of_one_id_on_two_instances_apply_exactly_once(backend_env):
+    # Grantex retries a delivery it thinks failed; two instances may get it at once.
+    from vault.bootstrap import build
+    from vault.config import Settings
+
+    instances = [build(Settings.from_env()).revocations for _ in range(2)]
+    start = threading.Barrier(12)
+    applied: list[bool] = []
+    lock = threading.Lock()
+    now = now_micros()
+
+    def deliver(index: int) -> None:
+        audit = AuditEntry(
+            entry_id=f"au_race_{index}",
+            action="grant.revoke",
+            developer_id="",
+            actor="grantex-webhook",
+            credential_id=None,
+            principal_id="",
+            service=None,
+            request_id=f"req_{index}",
+            at=now,
+        )
+        start.wait()
+        result = instances[index % 2].apply_delivery(
+            "whd_raced", [Denial("grant", "grnt_raced", now + DAY)], now + DAY, audit
+        )
+        with lock:
+            applied.append(result)
+
+    threads = [threading.Thread(target=deliver, args=(index,)) for index in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(applied) == [False] * 11 + [True]
+    audits = [
+        entry
+        for entry in get_vault().credentials.audit_entries("")
+        if entry.entry_id.startswith("au_race_")
+    ]
+    assert len(audits) == 1  # the losers wrote nothing
+
+
+def test_concurrent_resolutions_are_each_counted(client, issuer, api_key, stored):
+    token = issuer.mint(scp=["vault:github:exchange"], grnt="grnt_counted")
+    reference = client.post(
+        PATH + "/exchange",
+        json={"service": "github", "delivery": "reference"},
+        headers=bearer(token),
+    ).get_json()["credentialRef"]
+    start = threading.Barrier(8)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def resolve() -> None:
+        start.wait()
+        response = client.post(
+            PATH + "/resolve",
+            json={"credentialRef": reference, "grantId": "grnt_counted"},
+            headers=bearer(api_key),
+        )
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=resolve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 8
+    lookup = get_vault().references._references.resolve_lookup(  # type: ignore[attr-defined]
+        "dev-1", reference, "grnt_counted"
+    )
+    assert lookup.reference is not None and lookup.reference.resolved_count == 8
