@@ -161,7 +161,13 @@ def _grants_mint(arguments: argparse.Namespace) -> int:
     scopes += arguments.scope
     if not scopes:
         raise ValueError("give --service S (the scope vault:S:exchange) or --scope")
-    issuer = local_dev_issuer(Settings.from_env())
+    settings = Settings.from_env()
+    if arguments.ttl > settings.grant_max_lifetime_seconds:
+        raise ValueError(
+            "--ttl may not exceed VAULT_GRANT_MAX_LIFETIME_SECONDS"
+            f" ({settings.grant_max_lifetime_seconds}): the vault would refuse the token"
+        )
+    issuer = local_dev_issuer(settings)
     token = issuer.mint(
         arguments.developer,
         arguments.principal,

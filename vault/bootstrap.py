@@ -162,6 +162,7 @@ def _grant_verifier(settings: Settings) -> GrantVerifier:
             settings.grant_issuer,
             settings.grant_audience,
             leeway_seconds=settings.grant_leeway_seconds,
+            max_lifetime_seconds=settings.grant_max_lifetime_seconds,
         )
     if settings.backend != "local":
         raise ConfigurationError(
@@ -174,6 +175,7 @@ def _grant_verifier(settings: Settings) -> GrantVerifier:
         settings.grant_issuer or LOCAL_ISSUER,
         settings.grant_audience,
         leeway_seconds=settings.grant_leeway_seconds,
+        max_lifetime_seconds=settings.grant_max_lifetime_seconds,
     )
 
 

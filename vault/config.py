@@ -180,7 +180,8 @@ class Settings:
                 get, "VAULT_CREDENTIAL_REFERENCE_TTL_SECONDS", int, 30, 3600
             ),
             grantex_webhook_secret=get("VAULT_GRANTEX_WEBHOOK_SECRET"),
-            grantex_base_url=get("VAULT_GRANTEX_BASE_URL"),
+            # the feed sends VAULT_GRANTEX_API_KEY there: never over plain http
+            grantex_base_url=_base_url(get("VAULT_GRANTEX_BASE_URL"), "VAULT_GRANTEX_BASE_URL"),
             grantex_api_key=get("VAULT_GRANTEX_API_KEY"),
             refresh_lease_seconds=_bounded(get, "VAULT_REFRESH_LEASE_SECONDS", float, 1.0, 300.0),
             refresh_wait_seconds=_bounded(get, "VAULT_REFRESH_WAIT_SECONDS", float, 0.0, 120.0),
@@ -242,7 +243,7 @@ def _choice(get: Callable[[str], str | None], name: str, choices: tuple[str, ...
     return value
 
 
-def _base_url(value: str | None) -> str | None:
+def _base_url(value: str | None, name: str = "VAULT_PUBLIC_BASE_URL") -> str | None:
     """An https origin (plain http only on loopback), kept without a trailing slash."""
     if value is None:
         return None
@@ -256,7 +257,5 @@ def _base_url(value: str | None) -> str | None:
         or parsed.fragment
         or not (parsed.scheme == "https" or (parsed.scheme == "http" and loopback))
     ):
-        raise ConfigurationError(
-            "VAULT_PUBLIC_BASE_URL must be an https URL (http only on loopback)"
-        )
+        raise ConfigurationError(f"{name} must be an https URL (http only on loopback)")
     return value.rstrip("/")

@@ -150,7 +150,10 @@ def _check_claims(
     if not isinstance(htu, str) or _comparable(htu) != _comparable(target):
         raise InvalidDpopProof("the DPoP proof's htu does not match the request", reason="dpop_htu")
     iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
+    # An int is compared exactly (math.isfinite would overflow on one beyond a double).
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise InvalidDpopProof("the DPoP proof needs a numeric iat", reason="dpop_iat")
+    if isinstance(iat, float) and not math.isfinite(iat):
         raise InvalidDpopProof("the DPoP proof needs a numeric iat", reason="dpop_iat")
     if iat < now - MAX_AGE_SECONDS:
         raise InvalidDpopProof("the DPoP proof is too old", reason="dpop_stale")

@@ -115,13 +115,17 @@ class ExchangeService:
         dpop: bool = False,
     ) -> Referred:
         """A reference instead of the token: bound to the developer, the credential, the
-        grant, the principal, the agent and the service; the token is not decrypted."""
+        grant, the principal, the agent and the service; the token is not decrypted. It
+        lives the reference TTL, and never past the grant token's own ``exp``."""
         if self._references is None:
             raise ReferenceDisabled()
         if grant.grant_id is None:
             raise BadRequest("a grant token without a grant id (grnt) cannot get a reference")
         stored = self._usable_credential(grant, service, request_id, min_validity_seconds)
         now = now_micros()
+        expires_at = now + self._reference_ttl
+        if grant.expires_at is not None:  # never a handle that outlives its grant token
+            expires_at = min(expires_at, grant.expires_at)
         reference = CredentialReference(
             reference_id=new_reference_id(),
             developer_id=grant.developer_id,
@@ -133,7 +137,7 @@ class ExchangeService:
             agent=grant.agent,
             token_id=grant.token_id,
             created_at=now,
-            expires_at=now + self._reference_ttl,
+            expires_at=expires_at,
         )
         audit = self._audit(
             grant, "reference", stored, request_id, f"delivery=reference dpop={dpop}"

@@ -290,6 +290,9 @@ class Denial:
     kind: str  # grant | token
     identifier: str
     expires_at: int  # epoch microseconds; then the entry may be dropped
+    # A grant suspended at the issuer, which ``allow`` lifts when it is resumed; a
+    # revocation never is (and a suspension never turns a revocation into one).
+    suspension: bool = False
 
 
 class RevocationStore(Protocol):
@@ -305,7 +308,8 @@ class RevocationStore(Protocol):
         ...
 
     def allow(self, kind: str, identifier: str) -> None:
-        """Drop a denylist entry (a suspended grant resumed at the issuer)."""
+        """Lift a grant's suspension (resumed at the issuer). A revocation stays: one
+        that the issuer, an operator or the feed made, before or after the suspension."""
         ...
 
 

@@ -4,10 +4,10 @@ secret.
 
 Checks, in CONTRACT.md's order: no such reference of the caller's developer (404) ->
 issued to another grant (403 GRANT_MISMATCH) -> expired (410) -> the grant or its parent
-revoked (403 GRANT_INACTIVE) -> the credential itself (404 when deleted since; refreshed
-first when due, as on exchange; 409 when its token is dead). Then one KMS call, and the
-resolution is counted on the reference in the same commit as its audit entry, before the
-token is handed out.
+revoked, or the grant token it was issued to (403 GRANT_INACTIVE) -> the credential
+itself (404 when deleted since; refreshed first when due, as on exchange; 409 when its
+token is dead). Then one KMS call, and the resolution is counted on the reference in the
+same commit as its audit entry, before the token is handed out.
 """
 
 from __future__ import annotations
@@ -70,7 +70,18 @@ class ReferenceService:
             raise ReferenceExpired()
         if lookup.grant_revoked:
             raise GrantInactive()
-        stored = self._store.get(developer_id, reference.credential_id)
+        # The credential with the token's own denial (a stolen token revoked by its jti
+        # loses its references too) and its grants', in the one read it costs anyway.
+        credential = self._store.exchange_lookup(
+            developer_id,
+            reference.credential_id,
+            reference.grant_id,
+            reference.token_id,
+            reference.parent_grant_id,
+        )
+        if credential.revoked:
+            raise GrantInactive()
+        stored = credential.credential
         if stored is None or (stored.principal_id, stored.service) != (
             reference.principal_id,
             reference.service,

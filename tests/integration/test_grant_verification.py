@@ -216,3 +216,19 @@ def test_the_configured_clock_leeway_is_honoured(backend_env, issuer: TestIssuer
     assert exchange(client, issuer.mint(nbf=now + 10)).status_code == 200
     assert exchange(client, issuer.mint(exp=now - 120)).status_code == 401
     assert exchange(client, issuer.mint(nbf=now + 120)).status_code == 401
+
+
+def test_a_token_that_would_outlive_its_denylist_entry_is_refused(backend_env, issuer):
+    # A denial is kept VAULT_GRANT_MAX_LIFETIME_SECONDS: a token living longer would work
+    # again once its denial is dropped, so it is refused from the start.
+    os.environ["VAULT_GRANT_MAX_LIFETIME_SECONDS"] = "3600"
+    client = vault_client()
+    now = int(time.time())
+
+    assert exchange(client, issuer.mint(iat=now - 10, exp=now + 3590)).status_code == 200
+    assert exchange(client, issuer.mint(iat=now - 10, exp=now + 3600)).status_code == 401
+    # its lifetime counts from iat: a token issued two hours ago for three is refused too
+    assert exchange(client, issuer.mint(iat=now - 7200, exp=now + 3600)).status_code == 401
+    # without iat, from now
+    assert exchange(client, issuer.mint(iat=None, exp=now + 3599)).status_code == 200
+    assert exchange(client, issuer.mint(iat=None, exp=now + 3700)).status_code == 401

@@ -118,3 +118,23 @@ def test_revoke_refuses_a_grant_token_without_a_jti_and_revokes_nothing(
     assert revoked.returncode == 2
     assert "jti" in revoked.stderr and no_jti not in revoked.stderr
     assert exchange(client, token) == 200
+
+
+def test_mint_refuses_a_ttl_the_vault_would_refuse(tmp_path: Path):
+    # The vault refuses a token that outlives VAULT_GRANT_MAX_LIFETIME_SECONDS (its
+    # denial would be dropped first): mint says so instead of printing a dead token.
+    os.environ.update(
+        {
+            "VAULT_BACKEND": "local",
+            "VAULT_DATA_DIR": str(tmp_path / "data"),
+            "VAULT_GRANT_MAX_LIFETIME_SECONDS": "3600",
+        }
+    )
+
+    minted = run_cli(
+        *("grants", "mint", "--developer", "d", "--principal", "p", "--service", "github"),
+        *("--ttl", "3601"),
+    )
+
+    assert minted.returncode == 2 and minted.stdout == ""
+    assert "VAULT_GRANT_MAX_LIFETIME_SECONDS" in minted.stderr

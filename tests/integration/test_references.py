@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -270,3 +272,32 @@ def test_the_stored_reference_holds_no_token_material(client, issuer, stored, ba
         raw = repr(gateway.client.collection("vaultCredentialRefs").document(reference).get()._data)
     assert "grnt_raw" in raw  # it is the reference's row
     assert TOKEN not in raw and "ghr_reference_refresh" not in raw
+
+
+def test_a_reference_stops_resolving_once_its_token_is_revoked(client, issuer, api_key, stored):
+    # A stolen grant token revoked by its jti (`grants revoke --token`, the issuer's feed)
+    # must not keep releasing the credential through a reference it obtained before.
+    token = exact(issuer, grnt="grnt_tok", jti="tok_ref_revoked")
+    reference = refer(client, token).get_json()["credentialRef"]
+    assert resolve(client, api_key, reference, "grnt_tok").status_code == 200
+
+    get_vault().exchange.revoke("token", "tok_ref_revoked")
+
+    response = resolve(client, api_key, reference, "grnt_tok")
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "GRANT_INACTIVE"
+    assert TOKEN not in response.get_data(as_text=True)
+
+
+def test_a_reference_does_not_outlive_the_grant_token_it_was_issued_to(
+    client, issuer, api_key, stored
+):
+    # A token that expires in a minute must not leave a handle that resolves for five.
+    expires = int(time.time()) + 60
+    response = refer(client, exact(issuer, grnt="grnt_short", exp=expires))
+
+    assert response.status_code == 200
+    reference_expires = datetime.fromisoformat(
+        response.get_json()["referenceExpiresAt"].replace("Z", "+00:00")
+    )
+    assert reference_expires.timestamp() <= expires

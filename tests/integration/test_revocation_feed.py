@@ -65,7 +65,7 @@ def test_the_snapshot_denies_revoked_grants_and_tokens(feed, client, issuer):
 
 
 def test_a_streamed_revocation_is_denied_and_the_cursor_survives_a_restart(feed, client, issuer):
-    feed.publish(action="revoked", grantId="grnt_first")
+    feed.publish(action="suspended", grantId="grnt_first")  # resumed below
     assert run_cli("revocations", "sync", "--settle", "0.3").returncode == 0
     snapshots_before = sum(1 for path, _ in feed.requests if path == "/v1/revocations")
 

@@ -124,6 +124,30 @@ def test_resolve_is_two_reads_one_kms_decrypt_and_one_commit(
     assert dict(kms.calls) == {"Decrypt": 1}
 
 
+def test_a_delegated_resolve_is_still_two_reads(warm, kms: FakeKms, issuer: TestIssuer):
+    client, api_key, firestore_rpcs = warm
+    token = issuer.mint(grnt="grnt_rpc_child", parentGrnt="grnt_rpc_parent", delegationDepth=1)
+    reference = client.post(
+        PATH + "/exchange",
+        json={"service": "github", "delivery": "reference"},
+        headers=bearer(token),
+    ).get_json()["credentialRef"]
+    firestore_rpcs.reset()
+    kms.calls.clear()
+
+    response = client.post(
+        PATH + "/resolve",
+        json={"credentialRef": reference, "grantId": "grnt_rpc_child"},
+        headers=bearer(api_key),
+    )
+
+    assert response.status_code == 200
+    # the reference with its grant's denial; then the credential with the token's and
+    # the parent grant's denials
+    assert dict(firestore_rpcs.calls) == {"BatchGetDocuments": 2, "Commit": 1}
+    assert dict(kms.calls) == {"Decrypt": 1}
+
+
 def test_list_page_is_one_query_and_no_kms(warm, kms: FakeKms):
     client, api_key, firestore_rpcs = warm
     firestore_rpcs.reset()

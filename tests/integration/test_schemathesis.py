@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -55,7 +56,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "base_url": base_url,
             "api_key": api_key,
             "grant": issuer.mint(
-                scp=["vault:github:exchange", "vault:slack:exchange"], exp=2_000_000_000
+                # a day: well past the run, within VAULT_GRANT_MAX_LIFETIME_SECONDS
+                scp=["vault:github:exchange", "vault:slack:exchange"],
+                exp=int(time.time()) + 86_400,
             ),
         }
 

@@ -142,7 +142,7 @@ def refused_deliveries() -> dict[str, tuple[bytes, dict[str, str]]]:
     event = revoked("grnt_target", "evt_refused")
     body, good = signed(event)
     stale_body, stale = signed(event, timestamp=int(time.time()) - 301)
-    future_body, future = signed(event, timestamp=int(time.time()) + 301)
+    future_body, future = signed(event, timestamp=int(time.time()) + 330)
     wrong_body, wrong = signed(event, secret="whsec_not_ours")
     legacy = {
         "Content-Type": "application/json",
@@ -161,6 +161,9 @@ def refused_deliveries() -> dict[str, tuple[bytes, dict[str, str]]]:
             body,
             {**good, "X-Grantex-Timestamp": stale["X-Grantex-Timestamp"]},
         ),
+        # hmac.compare_digest refuses non-ASCII str with a TypeError: a 401, never a 500
+        "non-ASCII signature": (body, {**good, "X-Grantex-Signature-V2": "sha256=" + "é" * 64}),
+        "non-ASCII timestamp": (body, {**good, "X-Grantex-Timestamp": "\uff11\uff17\uff16\uff14"}),
     }
 
 

@@ -92,3 +92,20 @@ def test_a_crypto_key_name_is_accepted():
     name = "projects/demo-vault/locations/global/keyRings/vault/cryptoKeys/tokens"
 
     assert Settings.from_env({**_GCP, "VAULT_KMS_KEY": name}).kms_key == name
+
+
+@pytest.mark.parametrize(
+    "url", ["http://issuer.example", "ftp://issuer.example", "https://", "https://x/?a=1"]
+)
+def test_the_issuer_base_url_is_https_so_the_feed_api_key_never_travels_in_clear(url):
+    # `revocations sync` sends VAULT_GRANTEX_API_KEY to this URL on every request.
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"VAULT_GRANTEX_BASE_URL": url})
+
+    assert "VAULT_GRANTEX_BASE_URL" in caught.value.message
+
+
+def test_the_issuer_base_url_may_be_loopback_http_and_loses_its_trailing_slash():
+    settings = Settings.from_env({"VAULT_GRANTEX_BASE_URL": "http://127.0.0.1:8123/"})
+
+    assert settings.grantex_base_url == "http://127.0.0.1:8123"

@@ -140,3 +140,38 @@ def test_joserfc_is_not_loaded_at_start_or_on_the_store_path(tmp_path):
     )
 
     assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _signed_proof(claims: dict[str, object]) -> tuple[str, str]:
+    """A proof signed here with joserfc (node cannot write an integer beyond a double)."""
+    import base64
+    import json
+
+    from joserfc.jwk import ECKey
+    from joserfc.jws import JWSRegistry
+
+    key = ECKey.generate_key("P-256")
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+
+    def part(value: dict[str, object]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    signing_input = part(header) + b"." + part(claims)
+    signature = JWSRegistry.algorithms["ES256"].sign(signing_input, key)
+    proof = signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")
+    return proof.decode(), key.thumbprint()
+
+
+@pytest.mark.parametrize("iat", [10**400, -(10**400)])
+def test_an_iat_beyond_any_float_is_a_401_not_a_500(iat):
+    # math.isfinite() raises OverflowError on such an int; anyone holding a bound token
+    # can sign a proof with any key, since the thumbprint is compared after the claims.
+    claims = {"htm": "POST", "htu": URL, "iat": iat, "jti": "j" * 16, "ath": access_token_hash("t")}
+    proof, thumbprint = _signed_proof(claims)
+    replays = RecordingReplays()
+
+    with pytest.raises(InvalidDpopProof) as raised:
+        ProofVerifier(replays, None).confirm(thumbprint, "t", [proof], "POST", URL)
+
+    assert raised.value.reason in ("dpop_stale", "dpop_future")
+    assert replays.asked == []

@@ -143,3 +143,18 @@ def test_a_deeply_nested_claim_does_not_exhaust_the_stack():
         nested = [nested]
 
     assert not is_unicode_text({"x": nested})
+
+
+@pytest.mark.parametrize(
+    "confirmation",
+    [{}, {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}, {"jwk": {"kty": "EC"}}],
+)
+def test_a_confirmation_the_vault_cannot_check_is_refused_not_taken_for_a_bearer_token(
+    confirmation,
+):
+    # A token bound by some other method (RFC 7800: mTLS x5t#S256, an embedded jwk) is
+    # not a bearer token: releasing to it without that check would be failing open.
+    with pytest.raises(Unauthorized) as refused:
+        read_claims(claims(cnf=confirmation))
+
+    assert refused.value.reason == "bad_claims"

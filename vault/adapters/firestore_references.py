@@ -2,8 +2,8 @@
 
 A reference is one document named by its id, made in the same commit as its audit entry
 (``create``: a second write of the same id fails instead of replacing it). Resolving
-reads the reference and its grant's denylist entry in one ``get_all``; a delegated
-grant's parent entry is one more read, only when there is a parent. The count of
+reads the reference and its grant's denylist entry in one ``get_all``; the parent
+grant's and the token's entries are read with the credential (``exchange_lookup``). The count of
 resolutions is an ``Increment`` transform, so concurrent resolutions never lose one.
 ``expiresAt`` is a Timestamp for the TTL policy; expiry itself is checked by the vault.
 """
@@ -61,12 +61,8 @@ class FirestoreReferenceStore:
                     reference = _reference(reference_id, data)
             elif snapshot.exists:
                 revoked = True
-        if reference is not None and not revoked and reference.parent_grant_id is not None:
-            parent_ref = self._grants.document(denylist_id(reference.parent_grant_id))
-            parent = self._gw.call(
-                partial(parent_ref.get, retry=self._gw.retry, timeout=self._gw.timeout)
-            )
-            revoked = bool(parent.exists)
+        # The parent grant's (and the token's) denial is read with the credential next
+        # (``exchange_lookup``), so a delegated reference costs no extra read here.
         return ResolveLookup(reference, grant_revoked=revoked)
 
     def record_resolution(self, reference_id: str, audit: AuditEntry) -> None:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
+from typing import Any
 
 from google.api_core import exceptions as google_errors
+from google.cloud import firestore
 
 from vault.adapters.firestore_codec import (
     AUDIT,
@@ -55,14 +58,47 @@ class FirestoreRevocationStore:
         return True
 
     def deny(self, denials: Sequence[Denial]) -> None:
-        for start in range(0, len(denials), 400):
-            batch = self._gw.client.batch()
-            self._add_denials(batch, denials[start : start + 400])
-            self._gw.call(partial(batch.commit, retry=self._gw.retry, timeout=self._gw.timeout))
+        """The feed's entries, each merged with what is there in a transaction: the later
+        expiry wins, and a suspension never turns a revocation into one."""
+        unique = list({(denial.kind, denial.identifier): denial for denial in denials}.values())
+        for start in range(0, len(unique), 400):
+            chunk = unique[start : start + 400]
+            self._gw.call(partial(self._merge_denials, chunk))
 
     def allow(self, kind: str, identifier: str) -> None:
-        reference = self._gw.client.collection(DENYLISTS[kind]).document(denylist_id(identifier))
-        self._gw.call(partial(reference.delete, retry=self._gw.retry, timeout=self._gw.timeout))
+        if kind != "grant":
+            return  # only a grant is suspended, and so resumed
+        client = self._gw.client
+        reference = client.collection(DENYLISTS[kind]).document(denylist_id(identifier))
+
+        @firestore.transactional  # type: ignore[untyped-decorator]
+        def lift(transaction: Any) -> None:
+            snapshot = reference.get(transaction=transaction, timeout=self._gw.timeout)
+            if snapshot.exists and (snapshot.to_dict() or {}).get("suspended") is True:
+                transaction.delete(reference)
+
+        self._gw.call(lambda: lift(client.transaction()))
+
+    def _merge_denials(self, denials: Sequence[Denial]) -> None:
+        client = self._gw.client
+        references = [
+            client.collection(DENYLISTS[denial.kind]).document(denylist_id(denial.identifier))
+            for denial in denials
+        ]
+
+        @firestore.transactional  # type: ignore[untyped-decorator]
+        def merge(transaction: Any) -> None:
+            found = {
+                snapshot.reference.path: snapshot.to_dict() or {}
+                for snapshot in client.get_all(
+                    references, transaction=transaction, timeout=self._gw.timeout
+                )
+                if snapshot.exists
+            }
+            for denial, reference in zip(denials, references, strict=True):
+                transaction.set(reference, _merged(denial, found.get(reference.path)))
+
+        merge(client.transaction())
 
     def _add_denials(self, batch: object, denials: Sequence[Denial]) -> None:
         for denial in denials:
@@ -70,6 +106,24 @@ class FirestoreRevocationStore:
                 denylist_id(denial.identifier)
             )
             batch.set(  # type: ignore[attr-defined]
-                document,
-                {"identifier": denial.identifier, "expiresAt": expiry_timestamp(denial.expires_at)},
+                document, _merged(denial, None) if denial.suspension else _revocation(denial)
             )
+
+
+def _revocation(denial: Denial) -> dict[str, Any]:
+    return {"identifier": denial.identifier, "expiresAt": expiry_timestamp(denial.expires_at)}
+
+
+def _merged(denial: Denial, existing: dict[str, Any] | None) -> dict[str, Any]:
+    """``denial`` over the entry already there (None: none): the later expiry, and
+    ``suspended`` only while every write so far was a suspension."""
+    document = _revocation(denial)
+    suspended = denial.suspension
+    if existing is not None:
+        before = existing.get("expiresAt")
+        if isinstance(before, datetime) and before > document["expiresAt"]:
+            document["expiresAt"] = before
+        suspended = suspended and existing.get("suspended") is True
+    if suspended:
+        document["suspended"] = True
+    return document

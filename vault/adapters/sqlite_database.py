@@ -137,6 +137,9 @@ CREATE TABLE IF NOT EXISTS connect_sessions (
     version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS connect_sessions_by_expiry ON connect_sessions (expires_at);
+CREATE TABLE IF NOT EXISTS grant_suspensions (
+    identifier TEXT PRIMARY KEY
+);
 """
 
 # Columns added to credentials after the first release (managed refresh): an older data

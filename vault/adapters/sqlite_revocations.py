@@ -38,19 +38,37 @@ class SqliteRevocationStore:
             _deny(connection, denials)
 
     def allow(self, kind: str, identifier: str) -> None:
+        if kind != "grant":
+            return  # only a grant is suspended, and so resumed
         with self._db.transaction() as connection:
             connection.execute(
-                "DELETE FROM revoked WHERE kind = ? AND identifier = ?", (kind, identifier)
+                "DELETE FROM revoked WHERE kind = 'grant' AND identifier = ?"
+                " AND identifier IN (SELECT identifier FROM grant_suspensions)",
+                (identifier,),
             )
+            connection.execute("DELETE FROM grant_suspensions WHERE identifier = ?", (identifier,))
 
 
 def _deny(connection: sqlite3.Connection, denials: Sequence[Denial]) -> None:
-    connection.executemany(
-        "INSERT INTO revoked (kind, identifier, expires_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (kind, identifier) DO UPDATE SET"
-        " expires_at = max(expires_at, excluded.expires_at)",
-        [(denial.kind, denial.identifier, denial.expires_at) for denial in denials],
-    )
+    # A grant's row in grant_suspensions marks its denial as a suspension only, which a
+    # resumption may lift; a suspension of a grant already denied leaves it revoked.
+    for denial in denials:
+        if denial.kind == "grant" and denial.suspension:
+            connection.execute(
+                "INSERT OR IGNORE INTO grant_suspensions (identifier) SELECT ? WHERE NOT"
+                " EXISTS (SELECT 1 FROM revoked WHERE kind = 'grant' AND identifier = ?)",
+                (denial.identifier, denial.identifier),
+            )
+        elif denial.kind == "grant":  # revoked now: no resumption lifts it
+            connection.execute(
+                "DELETE FROM grant_suspensions WHERE identifier = ?", (denial.identifier,)
+            )
+        connection.execute(
+            "INSERT INTO revoked (kind, identifier, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (kind, identifier) DO UPDATE SET"
+            " expires_at = max(expires_at, excluded.expires_at)",
+            (denial.kind, denial.identifier, denial.expires_at),
+        )
 
 
 def _prune(connection: sqlite3.Connection, now: int) -> None:
@@ -61,3 +79,9 @@ def _prune(connection: sqlite3.Connection, now: int) -> None:
             f" (SELECT rowid FROM {table} WHERE expires_at < ? LIMIT ?)",
             (now, _PRUNE_BATCH),
         )
+    connection.execute(
+        "DELETE FROM grant_suspensions WHERE rowid IN (SELECT rowid FROM grant_suspensions"
+        " WHERE identifier NOT IN (SELECT identifier FROM revoked WHERE kind = 'grant')"
+        " LIMIT ?)",
+        (_PRUNE_BATCH,),
+    )

@@ -158,6 +158,10 @@ class SqliteCredentialStore:
                 " expires_at = max(expires_at, excluded.expires_at)",
                 (kind, identifier, expires_at),
             )
+            if kind == "grant":  # revoked, not merely suspended: no resumption lifts it
+                connection.execute(
+                    "DELETE FROM grant_suspensions WHERE identifier = ?", (identifier,)
+                )
 
     def audit_entries(self, developer_id: str) -> Sequence[AuditEntry]:
         rows = self._db.query(

@@ -25,13 +25,14 @@ class GrantClaims:
     agent: str | None  # agt
     parent_grant_id: str | None = None  # parentGrnt, on delegated grants
     key_thumbprint: str | None = None  # cnf.jkt: the token is bound to this DPoP key
+    expires_at: int | None = None  # exp, epoch microseconds: nothing made from it outlives it
 
     @property
     def limiter_key(self) -> str:
         return "grant:" + (self.grant_id or "jti:" + self.token_id)
 
 
-def read_claims(claims: dict[str, Any]) -> GrantClaims:
+def read_claims(claims: dict[str, Any], expires_at: int | None = None) -> GrantClaims:
     if not is_unicode_text(claims):
         raise Unauthorized(reason="bad_claims")
 
@@ -55,18 +56,19 @@ def read_claims(claims: dict[str, Any]) -> GrantClaims:
         agent=text("agt", required=False),
         parent_grant_id=text("parentGrnt", required=False),
         key_thumbprint=_thumbprint(claims.get("cnf")),
+        expires_at=expires_at,
     )
 
 
 def _thumbprint(confirmation: Any) -> str | None:
-    """``cnf.jkt`` (RFC 9449 section 6.1), or None for a bearer token."""
+    """``cnf.jkt`` (RFC 9449 section 6.1), or None for a bearer token (no ``cnf``). A
+    ``cnf`` without ``jkt`` binds the token some other way (RFC 7800: ``x5t#S256``, a
+    ``jwk``) that the vault cannot check: refused, never taken for a bearer token."""
     if confirmation is None:
         return None
     if not isinstance(confirmation, dict):
         raise Unauthorized(reason="bad_claims")
     jkt = confirmation.get("jkt")
-    if jkt is None:
-        return None
     if not isinstance(jkt, str) or not jkt:
         raise Unauthorized(reason="bad_claims")
     return jkt

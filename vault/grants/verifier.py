@@ -33,6 +33,7 @@ class GrantVerifier:
         audience: str | None,
         clock: Callable[[], float] = time.time,
         leeway_seconds: int = 0,
+        max_lifetime_seconds: int | None = None,
     ) -> None:
         if not 0 <= leeway_seconds <= MAX_LEEWAY_SECONDS:
             raise ValueError(f"the grant leeway must be 0-{MAX_LEEWAY_SECONDS} seconds")
@@ -41,6 +42,9 @@ class GrantVerifier:
         self._audience = audience
         self._clock = clock
         self._leeway = leeway_seconds
+        # VAULT_GRANT_MAX_LIFETIME_SECONDS: how long a denial is kept. A token that lives
+        # longer would be honoured again once its denial is dropped: refused instead.
+        self._max_lifetime = max_lifetime_seconds
         self._verified: dict[str, tuple[GrantClaims, float]] = {}
 
     def verify(self, token: str) -> GrantClaims:
@@ -79,8 +83,20 @@ class GrantVerifier:
         for key in candidates:
             claims = self._decode(token, key)
             if claims is not None:
-                return read_claims(claims), float(claims["exp"])
+                expires_at = float(claims["exp"])
+                self._refuse_outliving_its_denial(claims, expires_at)
+                return read_claims(claims, int(expires_at * 1_000_000)), expires_at
         raise Unauthorized(reason="bad_signature")
+
+    def _refuse_outliving_its_denial(self, claims: dict[str, Any], expires_at: float) -> None:
+        if self._max_lifetime is None:
+            return
+        try:  # PyJWT has checked iat, when present, is a number
+            issued_at = float(claims["iat"]) if "iat" in claims else self._clock()
+        except (TypeError, ValueError, OverflowError):
+            issued_at = self._clock()
+        if expires_at - issued_at > self._max_lifetime:
+            raise Unauthorized(reason="lifetime_too_long")
 
     def _decode(self, token: str, key: Any) -> dict[str, Any] | None:
         """The token's claims if ``key`` signed it, None if it did not; a token that

@@ -8,7 +8,8 @@ every entry to the store, so every instance's exchange sees it, and keeps the fe
 cursor in the store, so a restart resumes the stream instead of starting over.
 
 What each entry does: ``revoked`` and ``suspended`` deny the grant, ``resumed`` lifts
-that denial, ``token_revoked`` denies the token (``jti``). An entry lives until its
+a suspension (never a revocation, whoever made it), ``token_revoked`` denies the token
+(``jti``). An entry lives until its
 ``expiresAt`` (the credential's own expiry), at most VAULT_GRANT_MAX_LIFETIME_SECONDS.
 A grant resumed while this command was not running stays denied until the next
 ``resumed`` entry or its expiry: failing closed, never open.
@@ -52,7 +53,8 @@ class StoreSink:
             if until <= now:
                 continue  # what it denied cannot be used any more
             if entry.action in ("revoked", "suspended") and entry.grant_id:
-                denials.append(Denial("grant", entry.grant_id, until))
+                suspension = entry.action == "suspended"
+                denials.append(Denial("grant", entry.grant_id, until, suspension=suspension))
             elif entry.action == "token_revoked" and entry.jti:
                 denials.append(Denial("token", entry.jti, until))
             elif entry.action == "resumed" and entry.grant_id:

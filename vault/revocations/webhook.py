@@ -8,9 +8,12 @@ forever). A delivery id seen before is a no-op, and a ``grant.revoked`` delivery
 recorded with its denial and audit entry in ONE atomic write, so a retried or replayed
 delivery never double-applies and a failed write leaves nothing behind.
 
-``cascade`` needs no fan-out here: every exchange checks the token's ``parentGrnt``
-against the same denylist, so the grants delegated from a revoked grant are refused
-whether or not the delivery says ``cascade`` (the issuer revokes them too when it does).
+``cascade`` needs no fan-out for one level: every exchange checks the token's
+``parentGrnt`` against the same denylist, so the grants delegated directly from a
+revoked grant are refused whether or not the delivery says ``cascade``. Deeper ones are
+not: ``parentGrnt`` names only the immediate parent, the issuer sends one delivery for
+the root of the tree it revoked, and the vault does not know the tree. Only a feed
+entry (or an operator's ``grants revoke``) naming such a grant denies it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def verify_signature(body: bytes, headers: Any, secret: str) -> None:
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     if not signature or not timestamp:
         raise Unauthorized(reason="webhook_unsigned")
+    if not (signature.isascii() and timestamp.isascii()):
+        # the SDK's hmac.compare_digest raises TypeError on non-ASCII text
+        raise Unauthorized(reason="webhook_bad_signature")
     if not verify_webhook(body, signature, timestamp, secret, tolerance_seconds=TOLERANCE_SECONDS):
         raise Unauthorized(reason="webhook_bad_signature")
 
