@@ -65,7 +65,7 @@ def burst(urls: list[str], issuer: TestIssuer, count: int) -> list[float]:
     start = threading.Barrier(count)
 
     def one(index: int) -> float:
-        token = issuer.mint(sub="user-1", dev="dev-1", scp=[f"vault:{SERVICE}:read"])
+        token = issuer.mint(sub="user-1", dev="dev-1", scp=[f"vault:{SERVICE}:exchange"])
         start.wait()
         began = time.perf_counter()
         response = httpx.post(

@@ -57,9 +57,7 @@ def store(
 
 
 def grant(issuer: TestIssuer) -> dict[str, str]:
-    return bearer(
-        issuer.mint(sub=PRINCIPAL, scp=[f"vault:{SERVICE}:exchange", f"vault:{SERVICE}:read"])
-    )
+    return bearer(issuer.mint(sub=PRINCIPAL, scp=[f"vault:{SERVICE}:exchange"]))
 
 
 def exchange(client: Any, issuer: TestIssuer, **body: Any) -> Any:

@@ -83,9 +83,10 @@ def prepare(oidc: OidcProvider, url: str, api_key: str) -> tuple[str, Any]:
 
 
 def warm_up(url: str, issuer: TestIssuer) -> None:
-    """Instances serving traffic are warm: vault built, issuer keys loaded (a cold
-    instance's first concurrent grant checks race on the JWKS load, a separate issue)."""
-    token = issuer.mint(sub=PRINCIPAL, scp=["vault:nothing:read"])
+    """Instances serving traffic are warm: vault built, issuer keys loaded, so the race
+    measured is the refresh's alone (cold first requests are tests/integration/
+    test_jwks_fetch.py's subject)."""
+    token = issuer.mint(sub=PRINCIPAL, scp=["vault:nothing:exchange"])
     response = httpx.post(
         url + PATH + "/exchange",
         json={"service": "nothing"},
