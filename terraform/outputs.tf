@@ -8,6 +8,26 @@ output "kms_key_name" {
   value       = google_kms_crypto_key.vault.id
 }
 
+output "kms_key" {
+  description = "Short name of the key-encryption key, for `gcloud kms keys versions ... --key` (SECURITY.md, key rotation runbook)."
+  value       = google_kms_crypto_key.vault.name
+}
+
+output "kms_key_ring" {
+  description = "Name of the key ring that holds the key-encryption key, for `gcloud kms keys versions ... --keyring` (SECURITY.md, key rotation runbook)."
+  value       = google_kms_key_ring.vault.name
+}
+
+output "kms_location" {
+  description = "Location of the key ring (var.kms_location, or the region), for `gcloud kms keys versions ... --location` (SECURITY.md, key rotation runbook)."
+  value       = google_kms_key_ring.vault.location
+}
+
+output "kms_project" {
+  description = "Project that holds the key ring (var.kms_project_id, or project_id), for `gcloud kms keys versions ... --project` (SECURITY.md, key rotation runbook)."
+  value       = google_kms_key_ring.vault.project
+}
+
 output "service_account_email" {
   description = "Email of the service account the vault runs as."
   value       = google_service_account.runtime.email

@@ -30,6 +30,11 @@ def register(commands: Any) -> None:
     listing.add_argument("--developer", help="only this developer's credentials")
     listing.add_argument("--principal", help="only this principal's credentials")
     listing.add_argument(
+        "--status",
+        metavar="S",
+        help="only those with this status, as the API shows it: active, expired, needs_reauth",
+    )
+    listing.add_argument(
         "--expiring-before",
         metavar="T",
         help="only those whose token expires before T (RFC 3339); expired ones included",
@@ -57,13 +62,15 @@ def _developers(vault: Vault, chosen: str | None) -> list[str]:
     return sorted({record.developer_id for record in vault.keys.list()})
 
 
-def _credentials(vault: Vault, developer_id: str, principal_id: str | None) -> Iterator[Any]:
+def _credentials(
+    vault: Vault, developer_id: str, principal_id: str | None, status: str | None = None
+) -> Iterator[Any]:
     from vault.ports import PageQuery
 
     after = None
     while True:
         page = vault.credentials.list_page(
-            PageQuery(developer_id, principal_id, None, _PAGE, after)
+            PageQuery(developer_id, principal_id, None, _PAGE, after, status)
         )
         yield from page
         if len(page) < _PAGE:
@@ -73,19 +80,30 @@ def _credentials(vault: Vault, developer_id: str, principal_id: str | None) -> I
 
 def _credentials_list(arguments: argparse.Namespace) -> int:
     from vault.bootstrap import get_vault
-    from vault.models import check_principal, parse_rfc3339
+    from vault.models import (
+        CREDENTIAL_STATUSES,
+        ListCredentialsQuery,
+        check_principal,
+        parse_rfc3339,
+    )
+    from vault.service import stored_status_filter
 
-    before = None
+    if arguments.status is not None and arguments.status not in CREDENTIAL_STATUSES:
+        raise ValueError("--status must be one of " + ", ".join(CREDENTIAL_STATUSES))
     if arguments.expiring_before is not None:
-        before = parse_rfc3339(arguments.expiring_before)
+        parse_rfc3339(arguments.expiring_before)  # a ValueError: one line, exit 2
     principal = None if arguments.principal is None else check_principal(arguments.principal)
+    # The API's filters, applied by the service's own test to every page of the store.
+    query = ListCredentialsQuery.model_validate(
+        {"status": arguments.status, "expiringBefore": arguments.expiring_before}
+    )
     vault = get_vault()
+    matches = vault.service.matcher(query)
     for developer_id in _developers(vault, arguments.developer):
-        for stored in _credentials(vault, developer_id, principal):
-            expires = stored.token_expires_at
-            if before is not None and (expires is None or expires >= before):
-                continue
-            print(json.dumps(_credential(stored)))
+        for stored in _credentials(vault, developer_id, principal, stored_status_filter(query)):
+            now = now_micros()
+            if matches(stored, now):
+                print(json.dumps(_credential(vault, stored, now)))
     return 0
 
 
@@ -99,7 +117,7 @@ def _credentials_get(arguments: argparse.Namespace) -> int:
     for developer_id in _developers(vault, arguments.developer):
         stored = vault.credentials.get(developer_id, arguments.credential_id)
         if stored is not None:
-            print(json.dumps(_credential(stored), indent=2))
+            print(json.dumps(_credential(vault, stored, now_micros()), indent=2))
             return 0
     print(f"no credential {arguments.credential_id}", file=sys.stderr)
     return 1
@@ -142,7 +160,7 @@ def _audit_list(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _credential(stored: StoredCredential) -> dict[str, Any]:
+def _credential(vault: Vault, stored: StoredCredential, now: int) -> dict[str, Any]:
     expires = stored.token_expires_at
     return {
         "id": stored.credential_id,
@@ -151,7 +169,8 @@ def _credential(stored: StoredCredential) -> dict[str, Any]:
         "service": stored.service,
         "credentialType": stored.credential_type,
         "tokenExpiresAt": None if expires is None else format_micros(expires),
-        "expired": expires is not None and expires <= now_micros(),
+        "expired": expires is not None and expires <= now,
+        "status": vault.service.status_of(stored, now),
         "hasRefreshToken": stored.refresh_token is not None,
         "createdAt": format_micros(stored.created_at),
         "updatedAt": format_micros(stored.updated_at),

@@ -46,6 +46,12 @@ class Page:
     next_cursor: str | None
 
 
+def stored_status_filter(query: ListCredentialsQuery) -> str | None:
+    """The one status a store filters on itself: ``needs_reauth`` is stored, while
+    ``expired`` depends on the time and on whether a provider could refresh."""
+    return "needs_reauth" if query.status == "needs_reauth" else None
+
+
 def new_audit_id() -> str:
     return "au_" + secrets.token_hex(12)
 
@@ -165,7 +171,7 @@ class VaultService:
         status or expiry filters that is one query; with them, store pages are read and
         filtered here until enough match (a bounded number of pages)."""
         wanted = query.page_size + 1
-        stored_status = "needs_reauth" if query.status == "needs_reauth" else None
+        stored_status = stored_status_filter(query)
         if query.status in (None, "needs_reauth") and query.expiring_before is None:
             return list(
                 self._store.list_page(
@@ -179,7 +185,7 @@ class VaultService:
                     )
                 )
             )
-        before = query.expiring_before_micros()
+        matches = self.matcher(query)
         now = now_micros()
         matched: list[StoredCredential] = []
         for _ in range(_SCAN_PAGES):
@@ -189,10 +195,7 @@ class VaultService:
                 )
             )
             for stored in batch:
-                expires = stored.token_expires_at
-                if before is not None and (expires is None or expires >= before):
-                    continue
-                if query.status is not None and self.status_of(stored, now) != query.status:
+                if not matches(stored, now):
                     continue
                 matched.append(stored)
                 if len(matched) == wanted:
@@ -201,6 +204,19 @@ class VaultService:
                 break
             after = (batch[-1].created_at, batch[-1].credential_id)
         return matched
+
+    def matcher(self, query: ListCredentialsQuery) -> Callable[[StoredCredential, int], bool]:
+        """The list's ``status`` and ``expiringBefore`` filters as a test of one record
+        at a time (the API's list and the operator's ``credentials list`` share it)."""
+        before = query.expiring_before_micros()
+
+        def matches(stored: StoredCredential, now: int) -> bool:
+            expires = stored.token_expires_at
+            if before is not None and (expires is None or expires >= before):
+                return False
+            return query.status is None or self.status_of(stored, now) == query.status
+
+        return matches
 
     def get(self, caller: ApiKeyRecord, record_id: str) -> StoredCredential:
         stored = (

@@ -203,6 +203,28 @@ def test_the_outputs_give_operators_what_they_need(terraform_config: TerraformCo
     # terraform/README.md exports this to run `python -m vault keys create` against
     # the deployment: it must be the function's own environment.
     assert expression(outputs["cli_environment"]["value"]) == "local.function_environment"
+    # The rotation runbook's `gcloud kms keys versions ... --key K --keyring R
+    # --location L --project P` (SECURITY.md) takes each from the deployed key ring.
+    assert expression(outputs["kms_key"]["value"]) == "google_kms_crypto_key.vault.name"
+    assert expression(outputs["kms_key_ring"]["value"]) == "google_kms_key_ring.vault.name"
+    assert expression(outputs["kms_location"]["value"]) == "google_kms_key_ring.vault.location"
+    assert expression(outputs["kms_project"]["value"]) == "google_kms_key_ring.vault.project"
+    for name, output in outputs.items():
+        assert literal(output["description"]).strip(), name
+
+
+def test_the_rotation_runbook_uses_outputs_that_exist(terraform_config: TerraformConfig) -> None:
+    runbook = (REPO_ROOT / "SECURITY.md").read_text().split("### Runbook: retire a key version")[1]
+    outputs = terraform_config.outputs()
+
+    called = set(re.findall(r"\$\(out (\w+)\)", runbook))
+    named = set(re.findall(r"`(\w+)` output|output `(\w+)`|outputs? `(\w+)`", runbook))
+
+    assert called == {"kms_key", "kms_key_ring", "kms_location", "kms_project"}
+    assert "$KEY" in runbook.split("2. **Rewrap")[0]  # step 1's gcloud uses them
+    mentioned = called | {name for group in named for name in group if name}
+    assert mentioned >= {"kms_key_name", "cli_environment", "service_account_email"}
+    assert sorted(mentioned - set(outputs)) == []
 
 
 def test_optional_settings_default_to_empty_not_null(terraform_config: TerraformConfig) -> None:

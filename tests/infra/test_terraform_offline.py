@@ -137,6 +137,9 @@ def module_copy(standins: Any, name: str) -> Path:
     return copy
 
 
+RUNBOOK_OUTPUTS = ("kms_key", "kms_key_ring", "kms_location", "kms_project")
+
+
 def test_validate_accepts_the_module(standins: Any) -> None:
     result = standins.run(module_copy(standins, "validate"), "validate", "-no-color")
 
@@ -159,12 +162,22 @@ def test_the_plan_of_the_example_creates_the_expected_resources(standins: Any) -
     assert planned.returncode == 0, planned.stdout + planned.stderr
     shown = standins.run(module, "show", "-json", str(plan_file))
     assert shown.returncode == 0, shown.stderr
-    changes = json.loads(shown.stdout)["resource_changes"]
+    plan = json.loads(shown.stdout)
+    changes = plan["resource_changes"]
     created = {c["address"] for c in changes if c["mode"] == "managed"}
+    outputs = plan["planned_values"]["outputs"]
 
     assert {c["change"]["actions"][0] for c in changes if c["mode"] == "managed"} == {"create"}
     assert created == PLANNED | firestore_addresses()
     assert len(created) == len(PLANNED) + len(firestore_addresses())
+    # What the rotation runbook's gcloud commands take (SECURITY.md), known at plan time:
+    # the example's name_prefix, region and project.
+    assert {name: outputs[name]["value"] for name in RUNBOOK_OUTPUTS} == {
+        "kms_key": "credentials",
+        "kms_key_ring": "vault",
+        "kms_location": "europe-west1",
+        "kms_project": "my-vault-project",
+    }
 
 
 # Each edit breaks the module in a way only Terraform with the provider's schema sees.

@@ -86,6 +86,7 @@ def test_credentials_get_shows_expiry_never_tokens(
     assert code == 0
     assert found["id"] == record_id and found["developerId"] == "dev-2"
     assert found["tokenExpiresAt"] is None and found["expired"] is False
+    assert found["status"] == "active"
     assert "accessToken" not in found and "refreshToken" not in found
     assert missing == 1 and "no credential" in err
 

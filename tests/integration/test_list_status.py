@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -76,6 +77,53 @@ def test_items_carry_their_status(client, api_key, population):
 )
 def test_the_status_filter(client, api_key, population, status, names):
     assert listed(client, api_key, status=status) == sorted(population[n] for n in names)
+
+
+def cli_listed(capsys: pytest.CaptureFixture[str], *options: str) -> list[dict[str, Any]]:
+    from vault.__main__ import main
+
+    capsys.readouterr()
+    assert main(["credentials", "list", *options]) == 0
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line]
+
+
+@pytest.mark.parametrize(
+    ("status", "names"),
+    [
+        ("active", ["no_expiry", "later", "refreshable"]),
+        ("expired", ["expired"]),
+        ("needs_reauth", ["needs_reauth"]),
+    ],
+)
+def test_the_cli_status_filter_agrees_with_the_api(
+    client, api_key, population, capsys, status, names
+):
+    found = cli_listed(capsys, "--status", status)
+
+    assert sorted(item["id"] for item in found) == sorted(population[n] for n in names)
+    assert sorted(item["id"] for item in found) == listed(client, api_key, status=status)
+    assert {item["status"] for item in found} == {status}
+    assert all("accessToken" not in item and "refreshToken" not in item for item in found)
+
+
+def test_the_cli_combines_status_and_expiring_before(client, api_key, population, capsys):
+    soon = expiry_in(3600)
+
+    found = cli_listed(capsys, "--status", "active", "--expiring-before", soon)
+
+    assert [item["id"] for item in found] == [population["refreshable"]]
+    assert [item["id"] for item in found] == listed(
+        client, api_key, status="active", expiringBefore=soon
+    )
+
+
+@pytest.mark.parametrize("value", ["revoked", "", "ACTIVE"])
+def test_the_cli_refuses_an_unknown_status(backend_env, capsys, value):
+    from vault.__main__ import main
+
+    assert main(["credentials", "list", "--status", value]) == 2
+    assert capsys.readouterr().err.startswith("error: --status must be one of")
 
 
 def test_expiring_before_includes_expired_and_excludes_no_expiry(client, api_key, population):

@@ -1,7 +1,8 @@
 """OAuth provider configurations in Cloud Firestore (collection ``vaultProviders``).
 
 One document per (developer, service), its id a digest of the pair; the client secret is
-a bytes field holding ciphertext only. A put or delete and its audit entry are one
+a bytes field holding ciphertext only, and ``hasClientSecret`` says whether there is one
+(the rewrap's query filters on it). A put or delete and its audit entry are one
 commit."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from vault.oauth.ports import ProviderRecord
 from vault.ports import AuditEntry
 
 PROVIDERS = "vaultProviders"
+HAS_CLIENT_SECRET = "hasClientSecret"  # noqa: S105 - a field name
 
 
 def provider_document_id(developer_id: str, service: str) -> str:
@@ -87,6 +89,7 @@ def _document(record: ProviderRecord) -> dict[str, Any]:
         "refreshLeewaySeconds": record.refresh_leeway_seconds,
         "issuer": record.issuer,
         "clientSecret": record.client_secret,
+        HAS_CLIENT_SECRET: record.client_secret is not None,
         "createdAt": record.created_at,
         "updatedAt": record.updated_at,
     }

@@ -1,5 +1,5 @@
-"""The rewrap's view of Firestore: credentials as sealed records, and ``vaultState``
-documents for its checkpoint.
+"""The rewrap's view of Firestore: credentials and provider client secrets as sealed
+records, and ``vaultState`` documents for its checkpoint.
 
 A replace is one ``update`` of the token fields with a ``last_update_time``
 precondition (the document's ``update_time`` as read): a store, refresh or delete in
@@ -7,6 +7,10 @@ between fails it with FAILED_PRECONDITION or NOT_FOUND, so nothing is overwritte
 a deleted record is never written back. ``updatedAt`` is left alone: re-sealing
 changes no token. A retried update whose first attempt had landed also fails its
 precondition; it is then counted as changed, and the next pass finds it current.
+
+Providers are found by their ``hasClientSecret`` flag, an equality filter served by
+the automatic single-field indexes (a ``clientSecret != null`` filter would make
+Firestore order by the ciphertext first, and a re-sealed secret would move in the walk).
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from google.cloud import firestore
 
 from vault.adapters.firestore_codec import CREDENTIALS
 from vault.adapters.firestore_gateway import FirestoreGateway
+from vault.adapters.firestore_providers import HAS_CLIENT_SECRET, PROVIDERS
 from vault.errors import DependencyUnavailable
 from vault.ids import record_binding
 from vault.keys.ports import SealedRecord
+from vault.oauth.providers import CLIENT_SECRET, provider_binding
 from vault.timefmt import now_micros
 
 STATE = "vaultState"
@@ -82,6 +88,70 @@ class FirestoreCredentialSource:
         try:
             reference.update(
                 dict(blobs), option=option, retry=self._gw.retry, timeout=self._gw.timeout
+            )
+        except (google_errors.FailedPrecondition, google_errors.NotFound):
+            return False
+        except (google_errors.GoogleAPICallError, google_errors.RetryError):
+            raise DependencyUnavailable() from None
+        return True
+
+
+class FirestoreProviderSecretSource:
+    """Providers that hold a client secret (a public client has none to re-seal)."""
+
+    name = "provider_secrets"
+
+    def __init__(self, gateway: FirestoreGateway) -> None:
+        self._gw = gateway
+        self._providers = gateway.client.collection(PROVIDERS)
+
+    def _query(self, developer_id: str | None) -> Any:
+        query = self._providers.where(filter=firestore.FieldFilter(HAS_CLIENT_SECRET, "==", True))
+        if developer_id is not None:
+            query = query.where(filter=firestore.FieldFilter("developerId", "==", developer_id))
+        return query
+
+    def count(self, developer_id: str | None) -> int:
+        aggregation = self._query(developer_id).count()
+        results = self._gw.call(
+            lambda: aggregation.get(retry=self._gw.retry, timeout=self._gw.timeout)
+        )
+        return int(results[0][0].value)
+
+    def scan(
+        self, after: str | None, limit: int, developer_id: str | None
+    ) -> Sequence[SealedRecord]:
+        query = self._query(developer_id).order_by("__name__")
+        if after is not None:
+            query = query.start_after({"__name__": self._providers.document(after)})
+        query = query.limit(limit)
+        snapshots = self._gw.call(
+            lambda: list(query.stream(retry=self._gw.retry, timeout=self._gw.timeout))
+        )
+        records = []
+        for snapshot in snapshots:
+            data = snapshot.to_dict() or {}
+            secret = data.get(CLIENT_SECRET)
+            records.append(
+                SealedRecord(
+                    key=snapshot.id,
+                    developer_id=data["developerId"],
+                    binding=provider_binding(data["developerId"], data["service"]),
+                    blobs={CLIENT_SECRET: bytes(secret)} if secret else {},
+                    revision=snapshot.update_time,
+                )
+            )
+        return records
+
+    def replace(self, record: SealedRecord, blobs: Mapping[str, bytes]) -> bool:
+        reference = self._providers.document(record.key)
+        option = self._gw.client.write_option(last_update_time=record.revision)
+        try:
+            reference.update(
+                {CLIENT_SECRET: blobs[CLIENT_SECRET]},
+                option=option,
+                retry=self._gw.retry,
+                timeout=self._gw.timeout,
             )
         except (google_errors.FailedPrecondition, google_errors.NotFound):
             return False

@@ -22,7 +22,8 @@ _KEY_FILE = "master.key"
 def register(commands: Any, keys: Any) -> None:
     """Add ``rewrap`` to the commands and the master-key actions to ``keys``."""
     rewrap = commands.add_parser(
-        "rewrap", help="re-seal every token not yet under the primary key version"
+        "rewrap",
+        help="re-seal every token and provider secret not yet under the primary key version",
     )
     rewrap.add_argument("--dry-run", action="store_true", help="count only; write nothing")
     rewrap.add_argument("--batch", type=int, default=100, help="records per query (1-500)")

@@ -1,8 +1,8 @@
 """The ports of key rotation: a key-encryption key that knows its versions, the sources
 of sealed records a rewrap walks, and a place for its checkpoint.
 
-A new kind of sealed data (provider client secrets, ...) joins the rewrap as one more
-``SealedRecordSource`` adapter per backend; nothing else changes.
+A kind of sealed data (credentials; provider client secrets) joins the rewrap as one
+``SealedRecordSource`` adapter per backend (``vault.keys.wiring``); nothing else changes.
 """
 
 from __future__ import annotations

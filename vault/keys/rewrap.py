@@ -1,6 +1,6 @@
 """Rewrap: re-seal every sealed record that a non-primary key version wrapped.
 
-The walk goes over a list of ``SealedRecordSource`` (credentials; later provider client
+The walk goes over a list of ``SealedRecordSource`` (credentials, then provider client
 secrets), each in ascending key order, ``batch`` records per query. For each record:
 
 * open every field (``EnvelopeCipher.open_all``: one KMS Decrypt per distinct wrapped

@@ -1,8 +1,8 @@
 """Which sealed-record sources and which state store a backend has: the rewrap's part
 of the composition root (imported only by the key commands and their tests).
 
-To bring another kind of sealed data under rewrap (provider client secrets), add its
-``SealedRecordSource`` adapter to both lists below.
+Credentials and provider client secrets are under rewrap; to bring another kind of
+sealed data under it, add its ``SealedRecordSource`` adapter to both lists below.
 """
 
 from __future__ import annotations
@@ -14,20 +14,34 @@ from vault.keys.ports import SealedRecordSource, StateStore
 
 
 def sealed_sources(settings: Settings) -> tuple[Sequence[SealedRecordSource], StateStore]:
+    sources: list[SealedRecordSource]
     if settings.backend == "local":
         from vault.adapters.sqlite_database import SqliteDatabase
-        from vault.adapters.sqlite_sealed import SqliteCredentialSource, SqliteStateStore
+        from vault.adapters.sqlite_sealed import (
+            SqliteCredentialSource,
+            SqliteProviderSecretSource,
+            SqliteStateStore,
+        )
 
         database = SqliteDatabase(settings.data_dir / "vault.sqlite3")
-        return [SqliteCredentialSource(database)], SqliteStateStore(database)
+        sources = [
+            SqliteCredentialSource(database),
+            SqliteProviderSecretSource(database),
+        ]
+        return sources, SqliteStateStore(database)
 
     from google.cloud import firestore
 
     from vault.adapters.firestore_gateway import FirestoreGateway
-    from vault.adapters.firestore_sealed import FirestoreCredentialSource, FirestoreStateStore
+    from vault.adapters.firestore_sealed import (
+        FirestoreCredentialSource,
+        FirestoreProviderSecretSource,
+        FirestoreStateStore,
+    )
 
     gateway = FirestoreGateway(
         firestore.Client(project=settings.project, database=settings.firestore_database),
         settings.rpc_timeout_seconds,
     )
-    return [FirestoreCredentialSource(gateway)], FirestoreStateStore(gateway)
+    sources = [FirestoreCredentialSource(gateway), FirestoreProviderSecretSource(gateway)]
+    return sources, FirestoreStateStore(gateway)
