@@ -67,6 +67,7 @@ Revoker = Callable[[list[StoredCredential]], dict[str, str]]
 # The status the API shows for a record at a time (vault.oauth.refresh.Refresher).
 StatusOf = Callable[[StoredCredential, int], str]
 _SCAN_PAGES = 20  # a filtered list reads at most this many store pages per API page
+_SCAN_PAGE_SIZE = 1000
 
 
 class VaultService:
@@ -150,48 +151,47 @@ class VaultService:
             after = decode_cursor(
                 secret, developer_id, query.principal_id, query.service, query.cursor
             )
-        found = self._matching(query, developer_id, after)
+        found, scanned_to = self._matching(query, developer_id, after)
         page = list(found[: query.page_size])
-        next_cursor = None
+        resume: tuple[int, str] | None = scanned_to
         if len(found) > query.page_size:
-            last = page[-1]
+            resume = (page[-1].created_at, page[-1].credential_id)
+        next_cursor = None
+        if resume is not None:
             next_cursor = encode_cursor(
-                secret,
-                developer_id,
-                query.principal_id,
-                query.service,
-                (last.created_at, last.credential_id),
+                secret, developer_id, query.principal_id, query.service, resume
             )
         return Page(page, next_cursor)
 
     def _matching(
         self, query: ListCredentialsQuery, developer_id: str, after: tuple[int, str] | None
-    ) -> Sequence[StoredCredential]:
+    ) -> tuple[Sequence[StoredCredential], tuple[int, str] | None]:
         """Up to one more than the page (to learn whether another follows). Without the
         status or expiry filters that is one query; with them, store pages are read and
-        filtered here until enough match (a bounded number of pages)."""
+        filtered here until enough match (a bounded number of pages). When that budget
+        runs out first, the position scanned to comes back too, so the caller's next
+        cursor resumes there: a short page, never a silently truncated list."""
         wanted = query.page_size + 1
         stored_status = stored_status_filter(query)
         if query.status in (None, "needs_reauth") and query.expiring_before is None:
-            return list(
-                self._store.list_page(
-                    PageQuery(
-                        developer_id,
-                        query.principal_id,
-                        query.service,
-                        wanted,
-                        after,
-                        stored_status,
-                    )
+            page = self._store.list_page(
+                PageQuery(
+                    developer_id, query.principal_id, query.service, wanted, after, stored_status
                 )
             )
+            return list(page), None
         matches = self.matcher(query)
         now = now_micros()
         matched: list[StoredCredential] = []
         for _ in range(_SCAN_PAGES):
             batch = self._store.list_page(
                 PageQuery(
-                    developer_id, query.principal_id, query.service, 1000, after, stored_status
+                    developer_id,
+                    query.principal_id,
+                    query.service,
+                    _SCAN_PAGE_SIZE,
+                    after,
+                    stored_status,
                 )
             )
             for stored in batch:
@@ -199,11 +199,11 @@ class VaultService:
                     continue
                 matched.append(stored)
                 if len(matched) == wanted:
-                    return matched
-            if len(batch) < 1000:
-                break
+                    return matched, None
+            if len(batch) < _SCAN_PAGE_SIZE:
+                return matched, None
             after = (batch[-1].created_at, batch[-1].credential_id)
-        return matched
+        return matched, after  # the budget ran out: more may follow
 
     def matcher(self, query: ListCredentialsQuery) -> Callable[[StoredCredential, int], bool]:
         """The list's ``status`` and ``expiringBefore`` filters as a test of one record
