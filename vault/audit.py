@@ -9,18 +9,13 @@ so a cursor is good only for the query that made it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vault.errors import BadRequest, FieldError
+from vault.cursors import cursor_secret, decode_position, encode_position
 from vault.ids import encode_parts, is_credential_id
 from vault.models import check_principal, parse_rfc3339, validate
 from vault.ports import AuditEntry, AuditQuery, CredentialStore
@@ -47,8 +42,13 @@ ACTIONS = (
 )
 MAX_AUDIT_PAGE = 1000
 _ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+
+
+def _is_entry_id(text: str) -> bool:
+    return _ENTRY_ID.fullmatch(text) is not None
+
+
 _LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
-_TAG_BYTES = 16
 
 
 class AuditListQuery(BaseModel):
@@ -118,8 +118,12 @@ def list_audit(store: CredentialStore, caller: ApiKeyRecord, query: AuditListQue
         query.action or "\0",
         "\0" if since is None else str(since),
     )
-    secret = bytes.fromhex(caller.cursor_secret or caller.digest)
-    after = None if query.cursor is None else _decode(secret, binding, query.cursor)
+    secret = cursor_secret(caller)
+    after = (
+        None
+        if query.cursor is None
+        else decode_position(secret, binding, query.cursor, _is_entry_id)
+    )
     size = int(query.limit)
     found = store.audit_page(
         AuditQuery(
@@ -135,7 +139,7 @@ def list_audit(store: CredentialStore, caller: ApiKeyRecord, query: AuditListQue
     page = list(found[:size])
     next_cursor = None
     if len(found) > size:
-        next_cursor = _encode(secret, binding, (page[-1].at, page[-1].entry_id))
+        next_cursor = encode_position(secret, binding, (page[-1].at, page[-1].entry_id))
     return AuditPage(page, next_cursor)
 
 
@@ -162,46 +166,3 @@ def _item(entry: AuditEntry) -> dict[str, Any]:
         "requestId": entry.request_id,
         "at": format_micros(entry.at),
     }
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _tag(secret: bytes, binding: bytes, payload: bytes) -> bytes:
-    return hmac.new(secret, binding + payload, hashlib.sha256).digest()[:_TAG_BYTES]
-
-
-def _encode(secret: bytes, binding: bytes, position: tuple[int, str]) -> str:
-    payload = json.dumps([1, position[0], position[1]], separators=(",", ":")).encode()
-    return _b64(payload) + "." + _b64(_tag(secret, binding, payload))
-
-
-def _decode(secret: bytes, binding: bytes, cursor: str) -> tuple[int, str]:
-    invalid = BadRequest(
-        "the cursor is not valid for this query",
-        [FieldError("cursor", "must be a nextCursor returned by the same query")],
-    )
-    if cursor.count(".") != 1:
-        raise invalid
-    encoded_payload, encoded_tag = cursor.split(".")
-    try:
-        payload = base64.urlsafe_b64decode(encoded_payload + "=" * (-len(encoded_payload) % 4))
-        tag = base64.urlsafe_b64decode(encoded_tag + "=" * (-len(encoded_tag) % 4))
-    except (binascii.Error, ValueError):
-        raise invalid from None
-    if not hmac.compare_digest(tag, _tag(secret, binding, payload)):
-        raise invalid
-    try:
-        version, at, entry_id = json.loads(payload)
-    except (ValueError, TypeError):
-        raise invalid from None
-    if (
-        version != 1
-        or type(at) is not int
-        or not 0 <= at < 2**63
-        or not isinstance(entry_id, str)
-        or not _ENTRY_ID.fullmatch(entry_id)
-    ):
-        raise invalid
-    return at, entry_id

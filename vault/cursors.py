@@ -14,9 +14,14 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vault.errors import BadRequest, FieldError
 from vault.ids import encode_parts, is_credential_id
+
+if TYPE_CHECKING:
+    from vault.ports import ApiKeyRecord
 
 _VERSION = 1
 _TAG_BYTES = 16
@@ -40,25 +45,17 @@ def _tag(secret: bytes, binding: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, binding + payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
-def encode_cursor(
-    secret: bytes,
-    developer_id: str,
-    principal_id: str | None,
-    service: str | None,
-    position: tuple[int, str],
-) -> str:
+def encode_position(secret: bytes, binding: bytes, position: tuple[int, str]) -> str:
+    """A cursor for ``position`` (a sort key and an id), tagged for ``binding``."""
     payload = json.dumps([_VERSION, position[0], position[1]], separators=(",", ":")).encode()
-    tag = _tag(secret, _binding(developer_id, principal_id, service), payload)
-    return _b64(payload) + "." + _b64(tag)
+    return _b64(payload) + "." + _b64(_tag(secret, binding, payload))
 
 
-def decode_cursor(
-    secret: bytes,
-    developer_id: str,
-    principal_id: str | None,
-    service: str | None,
-    cursor: str,
+def decode_position(
+    secret: bytes, binding: bytes, cursor: str, is_id: Callable[[str], bool]
 ) -> tuple[int, str]:
+    """The position a cursor made by ``encode_position`` for ``binding`` holds; 400 for
+    anything else, and for a position whose id ``is_id`` refuses."""
     invalid = BadRequest(
         "the cursor is not valid for this query",
         [FieldError("cursor", "must be a nextCursor returned by the same query")],
@@ -70,19 +67,44 @@ def decode_cursor(
         payload, tag = _unb64(encoded_payload), _unb64(encoded_tag)
     except (binascii.Error, ValueError):
         raise invalid from None
-    expected = _tag(secret, _binding(developer_id, principal_id, service), payload)
-    if not hmac.compare_digest(tag, expected):
+    if not hmac.compare_digest(tag, _tag(secret, binding, payload)):
         raise invalid
     try:
-        version, created_at, credential_id = json.loads(payload)
+        version, key, identifier = json.loads(payload)
     except (ValueError, TypeError):
         raise invalid from None
     if (
         version != _VERSION
-        or type(created_at) is not int
-        or not 0 <= created_at < 2**63
-        or not isinstance(credential_id, str)
-        or not is_credential_id(credential_id)
+        or type(key) is not int
+        or not 0 <= key < 2**63
+        or not isinstance(identifier, str)
+        or not is_id(identifier)
     ):
         raise invalid
-    return created_at, credential_id
+    return key, identifier
+
+
+def encode_cursor(
+    secret: bytes,
+    developer_id: str,
+    principal_id: str | None,
+    service: str | None,
+    position: tuple[int, str],
+) -> str:
+    return encode_position(secret, _binding(developer_id, principal_id, service), position)
+
+
+def decode_cursor(
+    secret: bytes,
+    developer_id: str,
+    principal_id: str | None,
+    service: str | None,
+    cursor: str,
+) -> tuple[int, str]:
+    binding = _binding(developer_id, principal_id, service)
+    return decode_position(secret, binding, cursor, is_credential_id)
+
+
+def cursor_secret(caller: ApiKeyRecord) -> bytes:
+    """The caller's cursor key; keys made before cursor secrets existed use their digest."""
+    return bytes.fromhex(caller.cursor_secret or caller.digest)

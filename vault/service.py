@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from vault.cursors import decode_cursor, encode_cursor
+from vault.cursors import cursor_secret, decode_cursor, encode_cursor
 from vault.envelope import EnvelopeCipher
 from vault.errors import NotFound
 from vault.ids import credential_id, is_credential_id, record_binding
@@ -54,11 +54,6 @@ def stored_status_filter(query: ListCredentialsQuery) -> str | None:
 
 def new_audit_id() -> str:
     return "au_" + secrets.token_hex(12)
-
-
-def _cursor_secret(caller: ApiKeyRecord) -> bytes:
-    # Keys made before cursor secrets existed fall back to their digest.
-    return bytes.fromhex(caller.cursor_secret or caller.digest)
 
 
 # Revokes records' tokens at their provider first; each record id -> the outcome that
@@ -145,7 +140,7 @@ class VaultService:
 
     def list(self, caller: ApiKeyRecord, query: ListCredentialsQuery) -> Page:
         developer_id = caller.developer_id
-        secret = _cursor_secret(caller)
+        secret = cursor_secret(caller)
         after = None
         if query.cursor is not None:
             after = decode_cursor(
