@@ -247,15 +247,12 @@ def _base_url(value: str | None, name: str = "VAULT_PUBLIC_BASE_URL") -> str | N
     """An https origin (plain http only on loopback), kept without a trailing slash."""
     if value is None:
         return None
-    from urllib.parse import urlsplit
+    from vault.urls import parse_https_url
 
-    parsed = urlsplit(value)
-    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
-    if (
-        not parsed.hostname
-        or parsed.query
-        or parsed.fragment
-        or not (parsed.scheme == "https" or (parsed.scheme == "http" and loopback))
-    ):
+    try:
+        parsed = parse_https_url(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.query or parsed.fragment:
         raise ConfigurationError(f"{name} must be an https URL (http only on loopback)")
     return value.rstrip("/")

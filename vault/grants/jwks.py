@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vault.errors import DependencyUnavailable
+from vault.urls import is_https_or_loopback
 
 # PyJWT (and the X.509 parts of cryptography it loads) and urllib are imported on the
 # first exchange, not at start: they are a fifth of a cold start, and most requests
@@ -27,7 +28,6 @@ REFETCH_INTERVAL_SECONDS = 30.0
 MIN_RSA_BITS = 2048
 DEFAULT_WAIT_SECONDS = 10.0
 _MAX_JWKS_BYTES = 1 << 20
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def fetch_jwks(location: str, timeout: float) -> Callable[[], Any]:
@@ -37,7 +37,7 @@ def fetch_jwks(location: str, timeout: float) -> Callable[[], Any]:
     connection and each read wait at most ``timeout``, and the whole body must arrive
     within ``timeout`` of the first read."""
     parsed = urlsplit(location)
-    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS):
+    if is_https_or_loopback(parsed):
         return lambda: _get_json(location, timeout)
     if parsed.scheme:
         raise ValueError("VAULT_GRANT_JWKS_URL must be an https URL or a file path")

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vault.models import check_principal, check_service
+from vault.urls import parse_https_url
 
 MIN_EXPIRY_SECONDS = 60
 MAX_EXPIRY_SECONDS = 3600
 MAX_SCOPES = 50
 MAX_REDIRECT_URL_LENGTH = 2048
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,256}", re.ASCII)
 # Printable ASCII without space, quote, angle brackets or backslash: the URL goes into
@@ -29,15 +28,7 @@ def check_redirect_url(value: str) -> str:
             f"must be an absolute URL of at most {MAX_REDIRECT_URL_LENGTH} printable "
             "ASCII characters"
         )
-    try:
-        parsed = urlsplit(value)
-        hostname = parsed.hostname
-        parsed.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        raise ValueError("must be an absolute https URL") from None
-    loopback = hostname in _LOOPBACK
-    if not hostname or not (parsed.scheme == "https" or (parsed.scheme == "http" and loopback)):
-        raise ValueError("must be an https URL (http only on loopback)")
+    parsed = parse_https_url(value)
     if parsed.username is not None or parsed.password is not None:
         raise ValueError("must not carry a user name or password")
     if parsed.fragment or "#" in value:

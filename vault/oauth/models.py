@@ -4,17 +4,16 @@ client secret is one)."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vault.oauth.ports import AUTH_METHODS, DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
+from vault.urls import parse_https_url
 
 MAX_URL_LENGTH = 2048
 MAX_SCOPES = 50
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}", re.ASCII)  # RFC 6749 3.3
 _VISIBLE = re.compile(r"[\x21-\x7e]+", re.ASCII)
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def check_url(value: str | None) -> str | None:
@@ -23,15 +22,7 @@ def check_url(value: str | None) -> str | None:
         return None
     if len(value) > MAX_URL_LENGTH or not _VISIBLE.fullmatch(value):
         raise ValueError(f"must be a URL of at most {MAX_URL_LENGTH} visible ASCII characters")
-    try:
-        parsed = urlsplit(value)
-        hostname = parsed.hostname
-        parsed.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ValueError("must be a valid URL") from None
-    loopback = hostname in _LOOPBACK
-    if not hostname or not (parsed.scheme == "https" or (parsed.scheme == "http" and loopback)):
-        raise ValueError("must be an https URL (http only on loopback)")
+    parsed = parse_https_url(value)
     if parsed.username is not None or parsed.password is not None or parsed.fragment:
         raise ValueError("must not carry credentials or a fragment")
     return value
