@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vault.cursors import cursor_secret, decode_position, encode_position
 from vault.ids import encode_parts, is_credential_id
-from vault.models import check_principal, parse_rfc3339, validate
+from vault.models import check_cursor, check_limit, check_principal, parse_rfc3339, validate
 from vault.ports import AuditEntry, AuditQuery, CredentialStore
 from vault.timefmt import format_micros
 
@@ -46,9 +46,6 @@ _ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 
 def _is_entry_id(text: str) -> bool:
     return _ENTRY_ID.fullmatch(text) is not None
-
-
-_LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
 
 
 class AuditListQuery(BaseModel):
@@ -90,16 +87,12 @@ class AuditListQuery(BaseModel):
     @field_validator("limit")
     @classmethod
     def _limit(cls, value: str) -> str:
-        if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= MAX_AUDIT_PAGE:
-            raise ValueError(f"must be an integer from 1 to {MAX_AUDIT_PAGE}")
-        return value
+        return check_limit(value, MAX_AUDIT_PAGE)
 
     @field_validator("cursor")
     @classmethod
     def _cursor(cls, value: str | None) -> str | None:
-        if value is not None and not 1 <= len(value) <= 512:
-            raise ValueError("must be a nextCursor returned by the same query")
-        return value
+        return check_cursor(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,20 @@ def check_principal(value: str) -> str:
     return _unicode_scalar_text(value)
 
 
+def check_limit(value: str, maximum: int) -> str:
+    """A page size in a query string: digits only, 1 to ``maximum``."""
+    if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= maximum:
+        raise ValueError(f"must be an integer from 1 to {maximum}")
+    return value
+
+
+def check_cursor(value: str | None) -> str | None:
+    """Only the shape here; the cursor's tag and position are checked where it is read."""
+    if value is not None and not 1 <= len(value) <= 512:
+        raise ValueError("must be a nextCursor returned by the same query")
+    return value
+
+
 def check_service(value: str) -> str:
     if not SERVICE_PATTERN.fullmatch(value):
         raise ValueError(
@@ -225,16 +239,12 @@ class ListCredentialsQuery(BaseModel):
     @field_validator("limit")
     @classmethod
     def _limit(cls, value: str) -> str:
-        if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE_SIZE:
-            raise ValueError(f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-        return value
+        return check_limit(value, MAX_PAGE_SIZE)
 
     @field_validator("cursor")
     @classmethod
     def _cursor(cls, value: str | None) -> str | None:
-        if value is not None and not 1 <= len(value) <= 512:
-            raise ValueError("must be a nextCursor returned by the same query")
-        return value
+        return check_cursor(value)
 
     @property
     def page_size(self) -> int:
