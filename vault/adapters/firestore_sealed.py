@@ -32,18 +32,28 @@ from vault.oauth.providers import CLIENT_SECRET, provider_binding
 from vault.timefmt import now_micros
 
 STATE = "vaultState"
-_FIELDS = ("accessToken", "refreshToken")  # stored under the names they are sealed with
 
 
-class FirestoreCredentialSource:
-    name = "credentials"
+class _FirestoreSealedSource:
+    """What both sources share: a walk by document id over one collection (optionally one
+    developer's documents), and the conditional update of the sealed fields."""
+
+    name: str
+    _collection_name: str
+    _fields: tuple[str, ...]  # stored under the names they are sealed with
 
     def __init__(self, gateway: FirestoreGateway) -> None:
         self._gw = gateway
-        self._credentials = gateway.client.collection(CREDENTIALS)
+        self._collection = gateway.client.collection(self._collection_name)
+
+    def _selected(self) -> Any:
+        return self._collection
+
+    def _record(self, key: str, data: dict[str, Any], revision: Any) -> SealedRecord:
+        raise NotImplementedError
 
     def _query(self, developer_id: str | None) -> Any:
-        query: Any = self._credentials
+        query = self._selected()
         if developer_id is not None:
             query = query.where(filter=firestore.FieldFilter("developerId", "==", developer_id))
         return query
@@ -60,35 +70,22 @@ class FirestoreCredentialSource:
     ) -> Sequence[SealedRecord]:
         query = self._query(developer_id).order_by("__name__")
         if after is not None:
-            query = query.start_after({"__name__": self._credentials.document(after)})
+            query = query.start_after({"__name__": self._collection.document(after)})
         query = query.limit(limit)
         snapshots = self._gw.call(
             lambda: list(query.stream(retry=self._gw.retry, timeout=self._gw.timeout))
         )
-        records = []
-        for snapshot in snapshots:
-            data = snapshot.to_dict() or {}
-            blobs = {field: bytes(data[field]) for field in _FIELDS if data.get(field)}
-            records.append(
-                SealedRecord(
-                    key=snapshot.id,
-                    developer_id=data["developerId"],
-                    binding=record_binding(
-                        data["developerId"], data["principalId"], data["service"]
-                    ),
-                    blobs=blobs,
-                    revision=snapshot.update_time,
-                )
-            )
-        return records
+        return [
+            self._record(snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
+            for snapshot in snapshots
+        ]
 
     def replace(self, record: SealedRecord, blobs: Mapping[str, bytes]) -> bool:
-        reference = self._credentials.document(record.key)
+        reference = self._collection.document(record.key)
         option = self._gw.client.write_option(last_update_time=record.revision)
+        fields = {field: blobs[field] for field in self._fields if field in blobs}
         try:
-            reference.update(
-                dict(blobs), option=option, retry=self._gw.retry, timeout=self._gw.timeout
-            )
+            reference.update(fields, option=option, retry=self._gw.retry, timeout=self._gw.timeout)
         except (google_errors.FailedPrecondition, google_errors.NotFound):
             return False
         except (google_errors.GoogleAPICallError, google_errors.RetryError):
@@ -96,68 +93,40 @@ class FirestoreCredentialSource:
         return True
 
 
-class FirestoreProviderSecretSource:
+class FirestoreCredentialSource(_FirestoreSealedSource):
+    name = "credentials"
+    _collection_name = CREDENTIALS
+    _fields = ("accessToken", "refreshToken")
+
+    def _record(self, key: str, data: dict[str, Any], revision: Any) -> SealedRecord:
+        return SealedRecord(
+            key=key,
+            developer_id=data["developerId"],
+            binding=record_binding(data["developerId"], data["principalId"], data["service"]),
+            blobs={field: bytes(data[field]) for field in self._fields if data.get(field)},
+            revision=revision,
+        )
+
+
+class FirestoreProviderSecretSource(_FirestoreSealedSource):
     """Providers that hold a client secret (a public client has none to re-seal)."""
 
     name = "provider_secrets"
+    _collection_name = PROVIDERS
+    _fields = (CLIENT_SECRET,)
 
-    def __init__(self, gateway: FirestoreGateway) -> None:
-        self._gw = gateway
-        self._providers = gateway.client.collection(PROVIDERS)
+    def _selected(self) -> Any:
+        return self._collection.where(filter=firestore.FieldFilter(HAS_CLIENT_SECRET, "==", True))
 
-    def _query(self, developer_id: str | None) -> Any:
-        query = self._providers.where(filter=firestore.FieldFilter(HAS_CLIENT_SECRET, "==", True))
-        if developer_id is not None:
-            query = query.where(filter=firestore.FieldFilter("developerId", "==", developer_id))
-        return query
-
-    def count(self, developer_id: str | None) -> int:
-        aggregation = self._query(developer_id).count()
-        results = self._gw.call(
-            lambda: aggregation.get(retry=self._gw.retry, timeout=self._gw.timeout)
+    def _record(self, key: str, data: dict[str, Any], revision: Any) -> SealedRecord:
+        secret = data.get(CLIENT_SECRET)
+        return SealedRecord(
+            key=key,
+            developer_id=data["developerId"],
+            binding=provider_binding(data["developerId"], data["service"]),
+            blobs={CLIENT_SECRET: bytes(secret)} if secret else {},
+            revision=revision,
         )
-        return int(results[0][0].value)
-
-    def scan(
-        self, after: str | None, limit: int, developer_id: str | None
-    ) -> Sequence[SealedRecord]:
-        query = self._query(developer_id).order_by("__name__")
-        if after is not None:
-            query = query.start_after({"__name__": self._providers.document(after)})
-        query = query.limit(limit)
-        snapshots = self._gw.call(
-            lambda: list(query.stream(retry=self._gw.retry, timeout=self._gw.timeout))
-        )
-        records = []
-        for snapshot in snapshots:
-            data = snapshot.to_dict() or {}
-            secret = data.get(CLIENT_SECRET)
-            records.append(
-                SealedRecord(
-                    key=snapshot.id,
-                    developer_id=data["developerId"],
-                    binding=provider_binding(data["developerId"], data["service"]),
-                    blobs={CLIENT_SECRET: bytes(secret)} if secret else {},
-                    revision=snapshot.update_time,
-                )
-            )
-        return records
-
-    def replace(self, record: SealedRecord, blobs: Mapping[str, bytes]) -> bool:
-        reference = self._providers.document(record.key)
-        option = self._gw.client.write_option(last_update_time=record.revision)
-        try:
-            reference.update(
-                {CLIENT_SECRET: blobs[CLIENT_SECRET]},
-                option=option,
-                retry=self._gw.retry,
-                timeout=self._gw.timeout,
-            )
-        except (google_errors.FailedPrecondition, google_errors.NotFound):
-            return False
-        except (google_errors.GoogleAPICallError, google_errors.RetryError):
-            raise DependencyUnavailable() from None
-        return True
 
 
 class FirestoreStateStore:
