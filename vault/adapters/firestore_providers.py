@@ -16,6 +16,7 @@ from google.cloud import firestore
 
 from vault.adapters.firestore_codec import AUDIT, audit_document
 from vault.adapters.firestore_gateway import FirestoreGateway
+from vault.adapters.provider_codec import provider_config, provider_from
 from vault.ids import encode_parts
 from vault.oauth.ports import ProviderRecord
 from vault.ports import AuditEntry
@@ -80,14 +81,7 @@ def _document(record: ProviderRecord) -> dict[str, Any]:
     return {
         "developerId": record.developer_id,
         "service": record.service,
-        "tokenUrl": record.token_url,
-        "clientId": record.client_id,
-        "tokenAuthMethod": record.token_auth_method,
-        "revocationUrl": record.revocation_url,
-        "authorizationUrl": record.authorization_url,
-        "scopes": list(record.scopes),
-        "refreshLeewaySeconds": record.refresh_leeway_seconds,
-        "issuer": record.issuer,
+        **provider_config(record),
         "clientSecret": record.client_secret,
         HAS_CLIENT_SECRET: record.client_secret is not None,
         "createdAt": record.created_at,
@@ -96,17 +90,10 @@ def _document(record: ProviderRecord) -> dict[str, Any]:
 
 
 def _record(data: dict[str, Any]) -> ProviderRecord:
-    return ProviderRecord(
+    return provider_from(
+        data,
         developer_id=data["developerId"],
         service=data["service"],
-        token_url=data["tokenUrl"],
-        client_id=data["clientId"],
-        token_auth_method=data["tokenAuthMethod"],
-        revocation_url=data.get("revocationUrl"),
-        authorization_url=data.get("authorizationUrl"),
-        scopes=tuple(data.get("scopes") or ()),
-        refresh_leeway_seconds=int(data["refreshLeewaySeconds"]),
-        issuer=data.get("issuer"),
         client_secret=data.get("clientSecret"),
         created_at=data["createdAt"],
         updated_at=data["updatedAt"],

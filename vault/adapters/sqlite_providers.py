@@ -9,6 +9,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from vault.adapters.provider_codec import provider_config, provider_from
 from vault.adapters.sqlite_database import SqliteDatabase
 from vault.adapters.sqlite_store import _insert_audit
 from vault.oauth.ports import ProviderRecord
@@ -35,7 +36,7 @@ class SqliteProviderStore:
                 (
                     record.developer_id,
                     record.service,
-                    json.dumps(_config(record), separators=(",", ":")),
+                    json.dumps(provider_config(record), separators=(",", ":")),
                     record.client_secret,
                     record.created_at,
                     record.updated_at,
@@ -64,32 +65,11 @@ class SqliteProviderStore:
         return bool(deleted)
 
 
-def _config(record: ProviderRecord) -> dict[str, object]:
-    return {
-        "tokenUrl": record.token_url,
-        "clientId": record.client_id,
-        "tokenAuthMethod": record.token_auth_method,
-        "revocationUrl": record.revocation_url,
-        "authorizationUrl": record.authorization_url,
-        "scopes": list(record.scopes),
-        "refreshLeewaySeconds": record.refresh_leeway_seconds,
-        "issuer": record.issuer,
-    }
-
-
 def _record(row: sqlite3.Row) -> ProviderRecord:
-    config = json.loads(row[2])
-    return ProviderRecord(
+    return provider_from(
+        json.loads(row[2]),
         developer_id=row[0],
         service=row[1],
-        token_url=config["tokenUrl"],
-        client_id=config["clientId"],
-        token_auth_method=config["tokenAuthMethod"],
-        revocation_url=config.get("revocationUrl"),
-        authorization_url=config.get("authorizationUrl"),
-        scopes=tuple(config.get("scopes") or ()),
-        refresh_leeway_seconds=int(config["refreshLeewaySeconds"]),
-        issuer=config.get("issuer"),
         client_secret=None if row[3] is None else bytes(row[3]),
         created_at=row[4],
         updated_at=row[5],
