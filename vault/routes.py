@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import flask
 
@@ -149,10 +149,7 @@ def exchange_credential(vault: Vault, call: Call) -> Reply:
             200,
             {
                 "credentialRef": referred.reference_id,
-                "service": referred.service,
-                "credentialType": referred.credential_type,
-                "tokenExpiresAt": _timestamp(referred.token_expires_at),
-                "metadata": _metadata(referred.metadata_json),
+                **_described(referred),
                 "referenceExpiresAt": format_micros(referred.reference_expires_at),
             },
         )
@@ -167,12 +164,30 @@ def exchange_credential(vault: Vault, call: Call) -> Reply:
         200,
         {
             "accessToken": released.access_token,
-            "service": released.service,
-            "credentialType": released.credential_type,
-            "tokenExpiresAt": _timestamp(released.token_expires_at),
-            "metadata": _metadata(released.metadata_json),
+            **_described(released),
         },
     )
+
+
+class _Described(Protocol):  # Released, Referred, Resolved (frozen dataclasses)
+    @property
+    def service(self) -> str: ...
+    @property
+    def credential_type(self) -> str: ...
+    @property
+    def token_expires_at(self) -> int | None: ...
+    @property
+    def metadata_json(self) -> str | None: ...
+
+
+def _described(released: _Described) -> dict[str, Any]:
+    """What every answer that hands out a credential (or a reference) says about it."""
+    return {
+        "service": released.service,
+        "credentialType": released.credential_type,
+        "tokenExpiresAt": _timestamp(released.token_expires_at),
+        "metadata": _metadata(released.metadata_json),
+    }
 
 
 def resolve_reference(vault: Vault, call: Call) -> Reply:
@@ -184,10 +199,7 @@ def resolve_reference(vault: Vault, call: Call) -> Reply:
         200,
         {
             "accessToken": resolved.access_token,
-            "service": resolved.service,
-            "credentialType": resolved.credential_type,
-            "tokenExpiresAt": _timestamp(resolved.token_expires_at),
-            "metadata": _metadata(resolved.metadata_json),
+            **_described(resolved),
             "grantId": resolved.grant_id,
             "principalId": resolved.principal_id,
             "agentDid": resolved.agent,
