@@ -143,11 +143,11 @@ def audit_route(vault: Vault, call: Call) -> Reply:
     page = list_audit(vault.credentials, call.key_record, query)
     return Reply(
         200,
-        {"entries": [_item(entry) for entry in page.entries], "nextCursor": page.next_cursor},
+        {"entries": [audit_item(entry) for entry in page.entries], "nextCursor": page.next_cursor},
     )
 
 
-def _item(entry: AuditEntry) -> dict[str, Any]:
+def audit_item(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.entry_id,
         "action": entry.action,

@@ -124,7 +124,7 @@ def _credentials_get(arguments: argparse.Namespace) -> int:
 
 
 def _audit_list(arguments: argparse.Namespace) -> int:
-    from vault.audit import MAX_AUDIT_PAGE
+    from vault.audit import MAX_AUDIT_PAGE, audit_item
     from vault.bootstrap import get_vault
     from vault.ids import is_credential_id
     from vault.models import parse_rfc3339
@@ -141,22 +141,7 @@ def _audit_list(arguments: argparse.Namespace) -> int:
             developer_id, arguments.credential, None, None, since, arguments.limit, None
         )
         for entry in vault.credentials.audit_page(query):
-            print(
-                json.dumps(
-                    {
-                        "id": entry.entry_id,
-                        "developerId": entry.developer_id,
-                        "action": entry.action,
-                        "actor": entry.actor,
-                        "credentialId": entry.credential_id,
-                        "principalId": entry.principal_id,
-                        "service": entry.service,
-                        "outcome": entry.outcome,
-                        "requestId": entry.request_id,
-                        "at": format_micros(entry.at),
-                    }
-                )
-            )
+            print(json.dumps({"developerId": entry.developer_id, **audit_item(entry)}))
     return 0
 
 
